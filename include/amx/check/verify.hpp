@@ -1,0 +1,159 @@
+// verify(): the integrity checker, the one oracle of unit tests, properties, fuzzers and model
+// scenarios. Read-only (relaxed loads through the policy), every loop bounded by the geometry.
+// Meant for a quiescent segment; on a live one it may report transient states.
+//
+// Invariant ids (docs/PROTOCOL.md):
+//   HD1 every block on the physical chain has its header check word
+//   SZ1 every block size is >= MIN_BLOCK, aligned, and inside the segment
+//   CH1 the blocks tile the data area exactly (the walk ends at the segment's end)
+//   BL1 every prev_phys names the physical left neighbour (0 for the first block)
+//   ST1 no block is left in a transient state (ACKED, COALESCING) or a reserved one (4..48)
+//   FL1 every listed block is a block of the physical chain
+//   FL2 every listed block is FREE
+//   FL3 no block is listed twice (on one list or two)
+//   FL4 every listed block is filed under mapping_insert(size)
+//   FL5 every list ends (no cycle, no link outside the segment)
+//   FL6 every FREE block is listed
+//   BM1 a non-empty list has its sl bit set; BM2 a non-zero sl word has its fl bit set
+//   HL1 no heal is running
+//   CO1 (strict mode: after heal) no two adjacent FREE blocks
+#pragma once
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "amx/core/context.hpp"
+#include "amx/core/heap.hpp"
+
+namespace amx {
+
+struct Violation {
+    const char* id;  // invariant id, e.g. "CO1"
+    std::uint32_t a = 0, b = 0;
+    std::string what;
+};
+
+struct VerifyReport {
+    std::vector<Violation> violations;
+    std::uint32_t blocks = 0, free_blocks = 0, listed = 0, stale_bits = 0;
+    std::uint64_t free_bytes = 0, used_bytes = 0;
+    bool ok() const noexcept { return violations.empty(); }
+    std::string to_string() const;
+};
+
+inline std::string VerifyReport::to_string() const {
+    std::string s;
+    char line[256];
+    std::snprintf(line, sizeof line, "verify: %s; %u blocks (%u free, %u listed), %llu free bytes, %llu used, %u stale bits\n",
+                  ok() ? "clean" : "VIOLATIONS", blocks, free_blocks, listed,
+                  static_cast<unsigned long long>(free_bytes), static_cast<unsigned long long>(used_bytes), stale_bits);
+    s += line;
+    for (const auto& v : violations) {
+        std::snprintf(line, sizeof line, "  %s violated: %s (at 0x%x, 0x%x)\n", v.id, v.what.c_str(), v.a, v.b);
+        s += line;
+    }
+    return s;
+}
+
+enum class VerifyMode { quiescent, after_heal };
+
+template <class C>
+class Verifier {
+    using P = typename C::Policy;
+    using Map = typename C::Map;
+
+public:
+    explicit Verifier(const C& ctx) : c_(ctx) {}
+
+    VerifyReport run(VerifyMode mode) {
+        walk_chain(mode);
+        walk_lists();
+        check_bitmaps();
+        for (const auto& [b, st] : blocks_) {
+            if (st.state == STATE_FREE && st.listed == 0) add("FL6", b, 0, "FREE block on no list");
+        }
+        if (c_.seg_w(seg::HEALS_RUNNING).load(P::relaxed) != 0) add("HL1", 0, 0, "heal still running");
+        return std::move(rep_);
+    }
+
+private:
+    struct BlockSeen {
+        std::uint32_t size, state;
+        std::uint32_t listed = 0;
+    };
+
+    void add(const char* id, std::uint32_t a, std::uint32_t b, std::string what) {
+        if (rep_.violations.size() < 64) rep_.violations.push_back({id, a, b, std::move(what)});
+    }
+
+    void walk_chain(VerifyMode mode) {
+        std::uint32_t b = c_.first, prev = 0, prev_state = ~0u;
+        for (std::uint32_t i = 0; b < c_.end; ++i) {
+            if (i > c_.max_blocks()) { add("CH1", b, 0, "chain longer than the segment can hold"); return; }
+            if (c_.check_w(b).load(P::relaxed) != c_.expected_check(b)) add("HD1", b, 0, "header check word missing");
+            const std::uint32_t size = c_.size_w(b).load(P::relaxed);
+            const std::uint32_t state = c_.state_w(b).load(P::relaxed);
+            if (!c_.plausible_size(b, size)) { add("SZ1", b, size, "bad block size"); return; }
+            const std::uint32_t pp = c_.prev_w(b).load(P::relaxed);
+            if (pp != prev) add("BL1", b, pp, "prev_phys does not name the left neighbour");
+            if (state == STATE_ACKED || state == STATE_COALESCING || (state > STATE_COALESCING && state < USER_STATE_MIN)) {
+                add("ST1", b, state, "transient or reserved state at quiescence");
+            }
+            if (mode == VerifyMode::after_heal && state == STATE_FREE && prev_state == STATE_FREE) {
+                add("CO1", prev, b, "adjacent free blocks");
+            }
+            blocks_.emplace(b, BlockSeen{size, state});
+            ++rep_.blocks;
+            if (state == STATE_FREE) { ++rep_.free_blocks; rep_.free_bytes += size; }
+            else rep_.used_bytes += size;
+            prev = b; prev_state = state; b += size;
+        }
+        if (b != c_.end) add("CH1", b, c_.end, "chain does not end at the segment's end");
+    }
+
+    void walk_lists() {
+        for (std::uint32_t cls = 0; cls < Map::CLASS_COUNT; ++cls) {
+            std::uint32_t b = unpack_head(c_.head_w(cls).load(P::relaxed)).offset;
+            for (std::uint32_t i = 0; b != 0; ++i) {
+                if (i > c_.max_blocks()) { add("FL5", cls, b, "list does not end (cycle)"); break; }
+                auto it = blocks_.find(b);
+                if (it == blocks_.end()) { add("FL1", cls, b, "listed offset is not a block"); break; }
+                auto& st = it->second;
+                if (st.listed++ > 0) { add("FL3", cls, b, "block listed twice"); break; }
+                ++rep_.listed;
+                if (st.state != STATE_FREE) add("FL2", cls, b, "listed block is not FREE");
+                if (Map::insert(st.size) != cls) add("FL4", cls, b, "block filed under the wrong class");
+                b = c_.next_w(b).load(P::relaxed);
+                if (!c_.plausible_link(b)) { add("FL5", cls, b, "list link outside the segment"); break; }
+            }
+        }
+    }
+
+    void check_bitmaps() {
+        const std::uint32_t fl_map = c_.fl_w().load(P::relaxed);
+        for (std::uint32_t fl = 0; fl < C::Geo::FL_COUNT; ++fl) {
+            const std::uint32_t sl_map = c_.sl_w(fl).load(P::relaxed);
+            if (sl_map != 0 && !(fl_map & (1u << fl))) add("BM2", fl, sl_map, "sl word set under a clear fl bit");
+            for (std::uint32_t sl = 0; sl < Map::SL_COUNT; ++sl) {
+                const std::uint32_t cls = fl * Map::SL_COUNT + sl;
+                const bool listed = unpack_head(c_.head_w(cls).load(P::relaxed)).offset != 0;
+                const bool bit = sl_map & (1u << sl);
+                if (listed && !bit) add("BM1", cls, 0, "non-empty list with a clear bit");
+                if (!listed && bit) ++rep_.stale_bits;
+            }
+        }
+    }
+
+    const C& c_;
+    VerifyReport rep_;
+    std::unordered_map<std::uint32_t, BlockSeen> blocks_;
+};
+
+template <AtomicPolicy P, Geometry G>
+VerifyReport verify(const Heap<P, G>& heap, VerifyMode mode = VerifyMode::quiescent) {
+    return Verifier<typename Heap<P, G>::Ctx>(heap.context()).run(mode);
+}
+
+}  // namespace amx

@@ -1,0 +1,328 @@
+// Heap<P, G>: one segment's allocator, instantiated with an atomic policy and a size geometry.
+// It composes the protocols (free lists, coalescing, allocation, heal) and adds the block-state
+// operations of the handler contract. It knows words at offsets only: no files, names or processes.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "amx/core/allocate.hpp"
+#include "amx/core/coalesce.hpp"
+#include "amx/core/context.hpp"
+#include "amx/core/free_list.hpp"
+#include "amx/core/heal.hpp"
+#include "amx/errc.hpp"
+
+namespace amx {
+
+struct FormatParams {
+    std::uint64_t nonce = 0;
+    std::uint32_t creator_pid = 0;
+    std::uint64_t creator_start = 0;
+};
+
+template <AtomicPolicy P, Geometry G = DefaultGeometry>
+class Heap {
+public:
+    using Ctx = Context<P, G>;
+    using Layout = ControlLayout<G>;
+    using Map = SizeClasses<G>;
+    using Memory = typename P::Memory;
+    static constexpr int MAX_ALLOC_ATTEMPTS = 32;
+    static constexpr int MAX_CLAIM_TRIES = 64;
+
+    // Writes layout v1 into mem (the caller owns it exclusively) and publishes READY last.
+    static Result<void> format(const Memory& mem, const FormatParams& fp);
+    // Reads and checks the segment header; the segment must be READY.
+    static Result<Heap> attach(const Memory& mem);
+    // Reads the header words into a plain struct (relaxed loads; for checks and tools).
+    static SegmentHeader read_header(const Memory& mem);
+
+
+    // Returns the header offset of a block holding at least n payload bytes.
+    Result<std::uint32_t> allocate(std::uint64_t n) const;
+    // Frees the live block whose header is at h (ALLOCATED or a user state).
+    Result<void> free(std::uint32_t h) const;
+    HealReport heal() const {
+        const Protocols p(ctx_);
+        return p.heal.run();
+    }
+
+    Result<std::uint32_t> get_state(std::uint32_t h, typename P::order o) const;
+    Result<void> set_state(std::uint32_t h, std::uint32_t state) const;
+    Result<std::uint32_t> transition_state(std::uint32_t h, std::uint32_t expected, std::uint32_t next,
+                                           typename P::order success) const;
+    // Validates that h names a live block and returns its payload capacity in bytes.
+    Result<std::uint32_t> live_payload(std::uint32_t h) const;
+
+    const Ctx& context() const noexcept { return ctx_; }
+    std::uint32_t first_block_offset() const noexcept { return ctx_.first; }
+    std::uint32_t capacity() const noexcept { return ctx_.end; }
+    std::uint32_t block_size_for(std::uint64_t n) const noexcept {
+        return Protocols(ctx_).alloc.block_size_for(n);
+    }
+
+private:
+    // The protocol objects: a few references each, built per call so Heap stays a plain value.
+    struct Protocols {
+        explicit Protocols(const Ctx& c) : lists(c), co(c, lists), alloc(c, lists, co), heal(c, lists, co) {}
+        Protocols(const Protocols&) = delete;
+        FreeLists<Ctx> lists;
+        Coalescer<Ctx> co;
+        Allocator<Ctx> alloc;
+        Healer<Ctx> heal;
+    };
+
+    explicit Heap(const Ctx& c) : ctx_(c) {}
+    Result<std::uint32_t> claim_for_free(std::uint32_t h) const;
+    bool settled() const;
+    // Exponential backoff between attempts, capped at the settle window.
+    static void backoff(int attempt) {
+        const std::uint32_t spins = attempt >= 16 ? G::SETTLE_SPINS : (1u << attempt);
+        for (std::uint32_t i = 0; i < spins && i < G::SETTLE_SPINS; ++i) P::spin_hint();
+    }
+    std::uint64_t heads_fingerprint() const;
+
+    Ctx ctx_;
+};
+
+// ---- format / attach -------------------------------------------------------------------------
+
+template <AtomicPolicy P, Geometry G>
+SegmentHeader Heap<P, G>::read_header(const Memory& mem) {
+    SegmentHeader h{};
+    auto r32 = [&](std::uint32_t off) { return mem.u32(off).load(P::relaxed); };
+    auto r64 = [&](std::uint32_t off) { return mem.u64(off).load(P::relaxed); };
+    h.magic = r64(offsetof(SegmentHeader, magic));
+    h.layout_version = r32(offsetof(SegmentHeader, layout_version));
+    h.header_size = r32(offsetof(SegmentHeader, header_size));
+    h.fingerprint = r64(offsetof(SegmentHeader, fingerprint));
+    h.capacity = r32(offsetof(SegmentHeader, capacity));
+    h.block_header_size = r32(offsetof(SegmentHeader, block_header_size));
+    h.first_block_offset = r32(offsetof(SegmentHeader, first_block_offset));
+    h.init_state = r32(offsetof(SegmentHeader, init_state));
+    h.creator_pid = r32(offsetof(SegmentHeader, creator_pid));
+    h.geometry = r32(offsetof(SegmentHeader, geometry));
+    h.creator_start = r64(offsetof(SegmentHeader, creator_start));
+    h.nonce = r64(offsetof(SegmentHeader, nonce));
+    h.header_checksum = r32(offsetof(SegmentHeader, header_checksum));
+    h.heals_running = r32(offsetof(SegmentHeader, heals_running));
+    h.heal_serial = r32(offsetof(SegmentHeader, heal_serial));
+    return h;
+}
+
+template <AtomicPolicy P, Geometry G>
+Result<void> Heap<P, G>::format(const Memory& mem, const FormatParams& fp) {
+    const std::uint64_t cap = mem.capacity();
+    if (cap < Layout::MIN_CAPACITY || cap > 0xFFFFFFFFull || cap % Layout::ALIGN != 0) {
+        return fail(Errc::invalid_size, cap, Layout::MIN_CAPACITY);
+    }
+    auto w32 = [&](std::uint32_t off, std::uint32_t v) { mem.u32(off).store(v, P::relaxed); };
+    auto w64 = [&](std::uint32_t off, std::uint64_t v) { mem.u64(off).store(v, P::relaxed); };
+    w32(seg::INIT_STATE, INIT_INITIALIZING);
+    SegmentHeader h{};
+    h.magic = SEGMENT_MAGIC;
+    h.layout_version = LAYOUT_VERSION;
+    h.header_size = sizeof(SegmentHeader);
+    h.fingerprint = layout_fingerprint<G>();
+    h.capacity = static_cast<std::uint32_t>(cap);
+    h.block_header_size = BLOCK_HEADER_SIZE;
+    h.first_block_offset = Layout::FIRST_BLOCK;
+    h.creator_pid = fp.creator_pid;
+    h.geometry = geometry_word<G>();
+    h.creator_start = fp.creator_start;
+    h.nonce = fp.nonce;
+    h.header_checksum = header_checksum(h);
+    w64(offsetof(SegmentHeader, magic), h.magic);
+    w32(offsetof(SegmentHeader, layout_version), h.layout_version);
+    w32(offsetof(SegmentHeader, header_size), h.header_size);
+    w64(offsetof(SegmentHeader, fingerprint), h.fingerprint);
+    w32(offsetof(SegmentHeader, capacity), h.capacity);
+    w32(offsetof(SegmentHeader, block_header_size), h.block_header_size);
+    w32(offsetof(SegmentHeader, first_block_offset), h.first_block_offset);
+    w32(offsetof(SegmentHeader, creator_pid), h.creator_pid);
+    w32(offsetof(SegmentHeader, geometry), h.geometry);
+    w64(offsetof(SegmentHeader, creator_start), h.creator_start);
+    w64(offsetof(SegmentHeader, nonce), h.nonce);
+    w32(offsetof(SegmentHeader, header_checksum), h.header_checksum);
+    w32(seg::HEALS_RUNNING, 0);
+    w32(seg::HEAL_SERIAL, 0);
+    w32(offsetof(SegmentHeader, reserved0), 0);
+    for (std::uint32_t i = 0; i < 8; ++i) w64(offsetof(SegmentHeader, reserved) + 8 * i, 0);
+    for (std::uint32_t off = Layout::FL_BITMAP; off < Layout::HEADS; off += 4) w32(off, 0);
+    for (std::uint32_t c = 0; c < Map::CLASS_COUNT; ++c) w64(Layout::head(c), 0);
+    for (std::uint32_t off = Layout::END; off < Layout::FIRST_BLOCK; off += 4) w32(off, 0);
+
+    Ctx ctx{mem, Layout::FIRST_BLOCK, h.capacity, static_cast<std::uint32_t>(h.nonce)};
+    ctx.write_header(ctx.first, ctx.end - ctx.first, STATE_FREE, 0);
+    FreeLists<Ctx> lists(ctx);
+    lists.push(Map::insert(ctx.end - ctx.first), ctx.first);
+    // @SEG.ready release: pairs with @SEG.attach acquire (every word above is visible to attachers).
+    mem.u32(seg::INIT_STATE).store(INIT_READY, P::release);
+    return {};
+}
+
+template <AtomicPolicy P, Geometry G>
+Result<Heap<P, G>> Heap<P, G>::attach(const Memory& mem) {
+    if (mem.capacity() < sizeof(SegmentHeader)) return fail(Errc::size_mismatch, mem.capacity(), sizeof(SegmentHeader));
+    // @SEG.attach acquire: pairs with @SEG.ready release.
+    const std::uint32_t init = mem.u32(seg::INIT_STATE).load(P::acquire);
+    const SegmentHeader h = read_header(mem);
+    if (h.magic != SEGMENT_MAGIC) return fail(Errc::bad_magic, h.magic, SEGMENT_MAGIC);
+    if (h.layout_version != LAYOUT_VERSION) return fail(Errc::version_mismatch, h.layout_version, LAYOUT_VERSION);
+    if (h.header_size != sizeof(SegmentHeader)) return fail(Errc::layout_mismatch, h.header_size, sizeof(SegmentHeader));
+    if (h.fingerprint != layout_fingerprint<G>()) return fail(Errc::layout_mismatch, h.fingerprint, layout_fingerprint<G>());
+    if (h.geometry != geometry_word<G>()) return fail(Errc::layout_mismatch, h.geometry, geometry_word<G>());
+    if (h.header_checksum != header_checksum(h)) return fail(Errc::header_corrupted, h.header_checksum, header_checksum(h));
+    if (h.capacity != mem.capacity()) return fail(Errc::size_mismatch, mem.capacity(), h.capacity);
+    if (h.block_header_size != BLOCK_HEADER_SIZE || h.first_block_offset != Layout::FIRST_BLOCK) {
+        return fail(Errc::layout_mismatch, h.first_block_offset, Layout::FIRST_BLOCK);
+    }
+    if (h.capacity < Layout::MIN_CAPACITY || h.capacity % Layout::ALIGN != 0) return fail(Errc::header_corrupted, h.capacity, Layout::MIN_CAPACITY);
+    if (init == INIT_FAILED) return fail(Errc::init_failed, init, INIT_READY);
+    if (init != INIT_READY) return fail(Errc::init_timeout, init, INIT_READY);
+    return Heap(Ctx{mem, h.first_block_offset, h.capacity, static_cast<std::uint32_t>(h.nonce)});
+}
+
+// ---- allocate / free -------------------------------------------------------------------------
+
+// A digest of every head word: any push, pop or detach changes it (the tags count every CAS).
+template <AtomicPolicy P, Geometry G>
+std::uint64_t Heap<P, G>::heads_fingerprint() const {
+    std::uint64_t x = 0;
+    for (std::uint32_t c = 0; c < Map::CLASS_COUNT; ++c) {
+        x = fnv1a(x, ctx_.head_w(c).load(P::relaxed));
+    }
+    return x;
+}
+
+// Evidence that an empty search was not an artefact of other participants: no heal is running and
+// no list changed during a settle window. A block popped by someone else is invisible until they
+// push it back; if they were active, the heads move within the window and we retry instead of
+// reporting out_of_memory (U15). A participant stopped while holding the only fitting block can still
+// make us report out_of_memory (docs/PROTOCOL.md, "Out of memory").
+template <AtomicPolicy P, Geometry G>
+bool Heap<P, G>::settled() const {
+    // @AL.heal_check acquire: pairs with @HL.count.
+    if (ctx_.seg_w(seg::HEALS_RUNNING).load(P::acquire) != 0) return false;
+    const std::uint64_t before = heads_fingerprint();
+    for (std::uint32_t i = 0; i < G::SETTLE_SPINS; ++i) P::spin_hint();
+    return heads_fingerprint() == before && ctx_.seg_w(seg::HEALS_RUNNING).load(P::acquire) == 0;
+}
+
+template <AtomicPolicy P, Geometry G>
+Result<std::uint32_t> Heap<P, G>::allocate(std::uint64_t n) const {
+    const Protocols p(ctx_);
+    const std::uint32_t need = p.alloc.block_size_for(n);
+    if (need == 0) return fail(Errc::invalid_size, n, ctx_.end - ctx_.first - BLOCK_HEADER_SIZE);
+    bool healed = false;
+    for (int attempt = 0; attempt < MAX_ALLOC_ATTEMPTS; ++attempt) {
+        const FitResult r = p.alloc.try_fit(need);
+        if (r.status == FitStatus::got) {
+            p.alloc.finish(r.block, need);
+            return r.block;
+        }
+        if (r.status == FitStatus::corrupt) return fail(Errc::corrupted, r.block);
+        backoff(attempt);
+        if (!healed) {
+            p.heal.run();  // automatic heal before out_of_memory (U14)
+            healed = true;
+        } else if (settled()) {
+            // Nothing moved while we watched: one more attempt decides.
+            const FitResult last = p.alloc.try_fit(need);
+            if (last.status == FitStatus::got) {
+                p.alloc.finish(last.block, need);
+                return last.block;
+            }
+            if (last.status == FitStatus::none) return fail(Errc::out_of_memory, need);
+        }
+    }
+    return fail(Errc::contention, need);
+}
+
+// Validates h and moves it from a live state to ACKED; returns the state it had.
+template <AtomicPolicy P, Geometry G>
+Result<std::uint32_t> Heap<P, G>::claim_for_free(std::uint32_t h) const {
+    if (!ctx_.plausible_block(h)) return fail(Errc::invalid_offset, h);
+    if (ctx_.check_w(h).load(P::relaxed) != ctx_.expected_check(h)) return fail(Errc::invalid_offset, h);
+    std::uint32_t s = ctx_.state_w(h).load(P::relaxed);
+    for (int i = 0; i < MAX_CLAIM_TRIES; ++i) {
+        if (!is_live_state(s)) return fail(Errc::invalid_offset, h, s);
+        // @FR.claim acquire: pairs with @AL.publish and @ST.store release (the block's header as
+        // its allocator left it). Failure relaxed: we only re-examine the state.
+        if (ctx_.state_w(h).cas_strong(s, STATE_ACKED, P::acquire, P::relaxed)) {
+            if (ctx_.check_w(h).load(P::relaxed) == ctx_.expected_check(h) &&
+                ctx_.plausible_size(h, ctx_.size_w(h).load(P::relaxed))) {
+                return s;
+            }
+            // A stale handle whose memory was reused: undo and refuse.
+            std::uint32_t acked = STATE_ACKED;
+            ctx_.state_w(h).cas_strong(acked, s, P::relaxed, P::relaxed);
+            return fail(Errc::invalid_offset, h);
+        }
+        P::spin_hint();
+    }
+    return fail(Errc::contention, h);
+}
+
+template <AtomicPolicy P, Geometry G>
+Result<void> Heap<P, G>::free(std::uint32_t h) const {
+    auto claimed = claim_for_free(h);
+    if (!claimed) return tl::unexpected(claimed.error());
+    const Protocols p(ctx_);
+    const std::uint32_t survivor = p.co.coalesce(h);
+    if (!p.co.publish_free(survivor)) return fail(Errc::contention, survivor);
+    return {};
+}
+
+// ---- block states ----------------------------------------------------------------------------
+
+template <AtomicPolicy P, Geometry G>
+Result<std::uint32_t> Heap<P, G>::live_payload(std::uint32_t h) const {
+    if (!ctx_.plausible_block(h)) return fail(Errc::invalid_offset, h);
+    if (ctx_.check_w(h).load(P::relaxed) != ctx_.expected_check(h)) return fail(Errc::invalid_offset, h);
+    // @ST.load acquire: pairs with @AL.publish / @ST.store release.
+    const std::uint32_t s = ctx_.state_w(h).load(P::acquire);
+    if (!is_live_state(s)) return fail(Errc::invalid_offset, h, s);
+    const std::uint32_t size = ctx_.size_w(h).load(P::relaxed);
+    if (!ctx_.plausible_size(h, size)) return fail(Errc::invalid_offset, h, size);
+    return size - BLOCK_HEADER_SIZE;
+}
+
+template <AtomicPolicy P, Geometry G>
+Result<std::uint32_t> Heap<P, G>::get_state(std::uint32_t h, typename P::order o) const {
+    if (!ctx_.plausible_block(h)) return fail(Errc::invalid_offset, h);
+    if (ctx_.check_w(h).load(P::relaxed) != ctx_.expected_check(h)) return fail(Errc::invalid_offset, h);
+    return ctx_.state_w(h).load(o);  // the caller's ordering (seed contract)
+}
+
+template <AtomicPolicy P, Geometry G>
+Result<void> Heap<P, G>::set_state(std::uint32_t h, std::uint32_t state) const {
+    if (!is_user_state(state)) return fail(Errc::reserved_status, state, USER_STATE_MIN);
+    auto live = live_payload(h);
+    if (!live) return tl::unexpected(live.error());
+    std::uint32_t s = ctx_.state_w(h).load(P::relaxed);
+    for (int i = 0; i < MAX_CLAIM_TRIES; ++i) {
+        // Only a live block's state is replaced (U23: the original clobbered free blocks).
+        if (!is_live_state(s)) return fail(Errc::invalid_offset, h, s);
+        // @ST.store release: pairs with @ST.load / @FR.claim acquire (payload written before the
+        // state change is visible to whoever observes the new state).
+        if (ctx_.state_w(h).cas_weak(s, state, P::release, P::relaxed)) return {};
+        P::spin_hint();
+    }
+    return fail(Errc::contention, h);
+}
+
+template <AtomicPolicy P, Geometry G>
+Result<std::uint32_t> Heap<P, G>::transition_state(std::uint32_t h, std::uint32_t expected,
+                                                   std::uint32_t next, typename P::order success) const {
+    if (!is_user_state(next)) return fail(Errc::reserved_status, next, USER_STATE_MIN);
+    if (!is_live_state(expected)) return fail(Errc::reserved_status, expected, USER_STATE_MIN);
+    if (!ctx_.plausible_block(h)) return fail(Errc::invalid_offset, h);
+    if (ctx_.check_w(h).load(P::relaxed) != ctx_.expected_check(h)) return fail(Errc::invalid_offset, h);
+    std::uint32_t seen = expected;
+    // The caller's success ordering; failure relaxed (seed contract).
+    if (ctx_.state_w(h).cas_strong(seen, next, success, P::relaxed)) return expected;
+    return fail(Errc::transition_failed, seen, expected);
+}
+
+}  // namespace amx

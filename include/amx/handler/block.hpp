@@ -1,0 +1,26 @@
+// Block<T>: a typed handle to an allocated block, holding its payload offset (u32, relative to the
+// segment base, so it means the same block in every process). The header sits BLOCK_HEADER_SIZE
+// bytes before the payload.
+#pragma once
+#include <cstdint>
+#include <type_traits>
+
+#include "amx/layout/block_header.hpp"
+
+namespace amx {
+
+inline constexpr std::size_t MAX_BLOCK_ALIGN = 16;
+
+template <class T>
+concept Storable = std::is_trivially_copyable_v<T> && alignof(T) <= MAX_BLOCK_ALIGN;
+
+template <class T>
+struct Block {
+    static_assert(Storable<T>, "blocks hold trivially copyable types aligned to at most 16 bytes");
+    std::uint32_t offset = 0;  // payload offset from the segment base
+
+    std::uint32_t header_offset() const noexcept { return offset - BLOCK_HEADER_SIZE; }
+    friend bool operator==(const Block&, const Block&) = default;
+};
+
+}  // namespace amx

@@ -1,0 +1,136 @@
+// The handler: the seed's MatrixHandler / SharedHandler API in C++ idiom (README has the name map).
+//
+// MatrixHandler owns the mapping (move-only); share() hands out SharedHandlers, which are copyable
+// and keep the mapping alive (shared ownership), so none can outlive it. Both expose the same
+// operations through HandlerBase. Errors are tl::expected<T, Error>; nothing throws on the hot path.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "amx/check/verify.hpp"
+#include "amx/check/walker.hpp"
+#include "amx/core/heap.hpp"
+#include "amx/errc.hpp"
+#include "amx/handler/block.hpp"
+#include "amx/platform/segment.hpp"
+#include "amx/policy/std_policy.hpp"
+
+namespace amx {
+
+using ProductionHeap = Heap<StdAtomicPolicy, DefaultGeometry>;
+extern template class Heap<StdAtomicPolicy, DefaultGeometry>;
+
+// Memory orderings for get_state / transition_state (the policy's, so no std:: names leak here).
+using Order = StdAtomicPolicy::order;
+namespace order {
+inline constexpr Order relaxed = StdAtomicPolicy::relaxed;
+inline constexpr Order acquire = StdAtomicPolicy::acquire;
+inline constexpr Order release = StdAtomicPolicy::release;
+inline constexpr Order acq_rel = StdAtomicPolicy::acq_rel;
+inline constexpr Order seq_cst = StdAtomicPolicy::seq_cst;
+}  // namespace order
+
+class SharedHandler;
+
+class HandlerBase {
+public:
+    template <Storable T>
+    Result<Block<T>> allocate() const {
+        return allocate_raw(sizeof(T) == 0 ? 1 : sizeof(T)).map([](Block<std::byte> b) { return Block<T>{b.offset}; });
+    }
+    Result<Block<std::byte>> allocate_raw(std::uint64_t size) const {
+        auto h = heap_.allocate(size);
+        if (!h) return tl::unexpected(h.error());
+        return Block<std::byte>{*h + BLOCK_HEADER_SIZE};
+    }
+
+    // Unchecked typed access, as in the seed: the block must be live and hold a T, and the caller
+    // synchronises concurrent access. Use block_at() for offsets received from elsewhere.
+    template <class T>
+    void write(Block<T> b, const T& value) const { std::memcpy(ptr(b.offset), &value, sizeof(T)); }
+    template <class T>
+    const T& read(Block<T> b) const { return *std::launder(reinterpret_cast<const T*>(ptr(b.offset))); }
+    template <class T>
+    T& read_mut(Block<T> b) const { return *std::launder(reinterpret_cast<T*>(ptr(b.offset))); }
+
+    template <class T>
+    Result<void> free(Block<T> b) const { return free_at(b.header_offset()); }
+    Result<void> free_at(std::uint32_t header_offset) const { return heap_.free(header_offset); }
+
+    template <class T>
+    Result<void> set_state(Block<T> b, std::uint32_t state) const { return heap_.set_state(b.header_offset(), state); }
+    template <class T>
+    Result<std::uint32_t> get_state(Block<T> b, Order o = order::acquire) const { return heap_.get_state(b.header_offset(), o); }
+    template <class T>
+    Result<std::uint32_t> transition_state(Block<T> b, std::uint32_t expected, std::uint32_t next,
+                                           Order success = order::acq_rel) const {
+        return heap_.transition_state(b.header_offset(), expected, next, success);
+    }
+
+    // A validated handle for a payload offset received from another process: the block must be
+    // live and large enough for T.
+    template <Storable T>
+    Result<Block<T>> block_at(std::uint32_t payload_offset) const {
+        if (payload_offset < BLOCK_HEADER_SIZE) return fail(Errc::invalid_offset, payload_offset);
+        auto cap = heap_.live_payload(payload_offset - BLOCK_HEADER_SIZE);
+        if (!cap) return tl::unexpected(cap.error());
+        if (*cap < sizeof(T)) return fail(Errc::type_too_large, sizeof(T), *cap);
+        return Block<T>{payload_offset};
+    }
+
+    Stats stats() const { return amx::stats(heap_); }
+    VerifyReport verify(VerifyMode m = VerifyMode::quiescent) const { return amx::verify(heap_, m); }
+    HealReport heal() const { return heap_.heal(); }
+
+    const ProductionHeap& raw_matrix() const noexcept { return heap_; }
+    std::byte* raw_base_ptr() const noexcept { return map_->base(); }
+    std::uint32_t first_block_offset() const noexcept { return heap_.first_block_offset(); }
+    std::uint32_t segment_size() const noexcept { return heap_.capacity(); }
+    const std::string& name() const noexcept { return map_->name(); }
+
+protected:
+    HandlerBase(MappingPtr map, ProductionHeap heap) : map_(std::move(map)), heap_(heap) {}
+    std::byte* ptr(std::uint32_t off) const noexcept { return map_->base() + off; }
+
+    MappingPtr map_;
+    ProductionHeap heap_;
+};
+
+// Copyable view for other threads; keeps the mapping alive.
+class SharedHandler : public HandlerBase {
+public:
+    using HandlerBase::HandlerBase;
+    friend class MatrixHandler;
+};
+
+class MatrixHandler : public HandlerBase {
+public:
+    // Creates the segment `id` (or attaches if it exists); no id: a fresh random name.
+    static Result<MatrixHandler> bootstrap(std::optional<std::string_view> id, std::uint64_t size,
+                                           const SegmentOptions& o = {});
+    static Result<MatrixHandler> create(std::string_view id, std::uint64_t size, const SegmentOptions& o = {});
+    static Result<MatrixHandler> attach(std::string_view id, const SegmentOptions& o = {});
+    static Result<MatrixHandler> in_memory(std::uint64_t size);
+    // Wraps an existing mapping (e.g. Mapping::map_again()) after checking its header.
+    static Result<MatrixHandler> from_mapping(MappingPtr map);
+
+    MatrixHandler(MatrixHandler&&) noexcept = default;
+    MatrixHandler& operator=(MatrixHandler&&) noexcept = default;
+    MatrixHandler(const MatrixHandler&) = delete;
+    MatrixHandler& operator=(const MatrixHandler&) = delete;
+
+    SharedHandler share() const { return SharedHandler(map_, heap_); }
+    // Unlinks the segment's name (this handler's own, never bytes from the segment). Not found is
+    // success; mappings stay valid. In-memory segments have no name: a no-op.
+    Result<void> die() const;
+    const MappingPtr& mapping() const noexcept { return map_; }
+
+private:
+    using HandlerBase::HandlerBase;
+};
+
+}  // namespace amx

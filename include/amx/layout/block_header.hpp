@@ -1,0 +1,62 @@
+// The 32-byte block header and the block states. The payload starts at header + 32 (the seed's
+// contract); a block's size counts its header.
+//
+// Field ownership (docs/PROTOCOL.md, "Who writes what"):
+//   size, state, next_free, check, list_hint, owner: the block's owner (a list, a thread, heal);
+//   prev_phys: the owner of the physically previous block (it changes when that block splits or
+//              absorbs), or the block's creator.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace amx {
+
+inline constexpr std::uint32_t STATE_FREE = 0;        // owned by a free list, or popped and in transit
+inline constexpr std::uint32_t STATE_ALLOCATED = 1;   // owned by the user
+inline constexpr std::uint32_t STATE_ACKED = 2;       // being freed; owned by the freeing thread
+inline constexpr std::uint32_t STATE_COALESCING = 3;  // popped by a merger or heal; owned by it
+inline constexpr std::uint32_t USER_STATE_MIN = 49;   // 4..48 reserved
+
+constexpr bool is_user_state(std::uint32_t s) noexcept { return s >= USER_STATE_MIN; }
+// A live block is one the user owns: ALLOCATED or any user state.
+constexpr bool is_live_state(std::uint32_t s) noexcept {
+    return s == STATE_ALLOCATED || is_user_state(s);
+}
+
+struct BlockHeader {
+    std::uint32_t size;       // total bytes including this header; multiple of the alignment
+    std::uint32_t state;      // STATE_* or a user state
+    std::uint32_t prev_phys;  // header offset of the physically previous block; 0 = none
+    std::uint32_t next_free;  // free-list link while listed; 0 = end of list
+    std::uint32_t check;      // header_check(offset, nonce) while a header; 0 once absorbed
+    std::uint32_t list_hint;  // class index the block was last pushed to (a hint, validated)
+    std::uint32_t owner;      // heal token while heal owns it; 0 otherwise
+    std::uint32_t reserved;   // 0
+};
+
+inline constexpr std::uint32_t BLOCK_HEADER_SIZE = sizeof(BlockHeader);
+static_assert(BLOCK_HEADER_SIZE == 32, "the seed's contract: payload = header + 32");
+
+// Offsets of the header words, from the struct (never literals elsewhere).
+namespace hdr {
+inline constexpr std::uint32_t SIZE = offsetof(BlockHeader, size);
+inline constexpr std::uint32_t STATE = offsetof(BlockHeader, state);
+inline constexpr std::uint32_t PREV_PHYS = offsetof(BlockHeader, prev_phys);
+inline constexpr std::uint32_t NEXT_FREE = offsetof(BlockHeader, next_free);
+inline constexpr std::uint32_t CHECK = offsetof(BlockHeader, check);
+inline constexpr std::uint32_t LIST_HINT = offsetof(BlockHeader, list_hint);
+inline constexpr std::uint32_t OWNER = offsetof(BlockHeader, owner);
+inline constexpr std::uint32_t RESERVED = offsetof(BlockHeader, reserved);
+}  // namespace hdr
+
+// The check word a genuine header at `offset` carries in a segment with nonce `nonce32`. User
+// data that happens to sit where a stale header was is rejected unless it forges this value.
+constexpr std::uint32_t header_check(std::uint32_t offset, std::uint32_t nonce32) noexcept {
+    std::uint32_t x = (offset * 0x9E3779B1u) ^ nonce32;
+    x ^= x >> 15;
+    x *= 0x2C1B3C6Du;
+    x ^= x >> 12;
+    return x | 1u;  // never 0: 0 marks an absorbed header
+}
+
+}  // namespace amx

@@ -1,0 +1,120 @@
+// Segment layout v1: the segment header at offset 0, the control area (bitmaps and free-list
+// heads) after it, then the blocks. docs/LAYOUT.md describes it byte by byte.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "amx/layout/block_header.hpp"
+#include "amx/layout/geometry.hpp"
+
+namespace amx {
+
+inline constexpr std::uint64_t SEGMENT_MAGIC = 0x3130474553584D41ull;  // "AMXSEG01" little-endian
+inline constexpr std::uint32_t LAYOUT_VERSION = 1;
+
+inline constexpr std::uint32_t INIT_UNINITIALIZED = 0;
+inline constexpr std::uint32_t INIT_INITIALIZING = 1;
+inline constexpr std::uint32_t INIT_READY = 2;
+inline constexpr std::uint32_t INIT_FAILED = 3;
+
+// Everything here is written once by the creator before init_state becomes READY, except the
+// words marked (atomic), which change while the segment is in use.
+struct SegmentHeader {
+    std::uint64_t magic;               // SEGMENT_MAGIC
+    std::uint32_t layout_version;      // LAYOUT_VERSION
+    std::uint32_t header_size;         // sizeof(SegmentHeader)
+    std::uint64_t fingerprint;         // layout_fingerprint<G>()
+    std::uint32_t capacity;            // total segment bytes
+    std::uint32_t block_header_size;   // BLOCK_HEADER_SIZE
+    std::uint32_t first_block_offset;  // header offset of the first block
+    std::uint32_t init_state;          // (atomic) INIT_*
+    std::uint32_t creator_pid;         // process that formatted the segment
+    std::uint32_t geometry;            // fl_count | sl_log2 << 8 | align_log2 << 16 | tag_bits << 24
+    std::uint64_t creator_start;       // creator's start time (clock ticks since boot), pid reuse guard
+    std::uint64_t nonce;               // random per segment; seeds header check words
+    std::uint32_t header_checksum;     // checksum over every immutable field above
+    std::uint32_t heals_running;       // (atomic) heal passes in progress
+    std::uint32_t heal_serial;         // (atomic) source of unique heal tokens
+    std::uint32_t reserved0;
+    std::uint64_t reserved[8];         // 0; room for later versions
+};
+static_assert(sizeof(SegmentHeader) == 144);
+static_assert(offsetof(SegmentHeader, init_state) % 4 == 0);
+
+namespace seg {
+inline constexpr std::uint32_t INIT_STATE = offsetof(SegmentHeader, init_state);
+inline constexpr std::uint32_t HEALS_RUNNING = offsetof(SegmentHeader, heals_running);
+inline constexpr std::uint32_t HEAL_SERIAL = offsetof(SegmentHeader, heal_serial);
+}  // namespace seg
+
+constexpr std::uint32_t align_up(std::uint32_t v, std::uint32_t a) noexcept {
+    return (v + a - 1) & ~(a - 1);
+}
+
+// The control area: fl bitmap, sl bitmaps, then the heads (64-bit {tag:hi, offset:lo}).
+template <Geometry G>
+struct ControlLayout {
+    static constexpr std::uint32_t SL_COUNT = 1u << G::SL_LOG2;
+    static constexpr std::uint32_t CLASS_COUNT = G::FL_COUNT * SL_COUNT;
+    static constexpr std::uint32_t ALIGN = 1u << G::ALIGN_LOG2;
+    static constexpr std::uint32_t BEGIN = sizeof(SegmentHeader);
+    static constexpr std::uint32_t FL_BITMAP = BEGIN;
+    static constexpr std::uint32_t SL_BITMAPS = FL_BITMAP + 4;
+    static constexpr std::uint32_t HEADS = align_up(SL_BITMAPS + 4 * G::FL_COUNT, 64);
+    static constexpr std::uint32_t END = HEADS + 8 * CLASS_COUNT;
+    static constexpr std::uint32_t FIRST_BLOCK = align_up(END, ALIGN);
+    static constexpr std::uint32_t MIN_BLOCK = align_up(BLOCK_HEADER_SIZE + G::MIN_PAYLOAD, ALIGN);
+    // The smallest segment that holds one minimal block.
+    static constexpr std::uint32_t MIN_CAPACITY = FIRST_BLOCK + MIN_BLOCK;
+
+    static constexpr std::uint32_t sl_bitmap(std::uint32_t fl) noexcept { return SL_BITMAPS + 4 * fl; }
+    static constexpr std::uint32_t head(std::uint32_t cls) noexcept { return HEADS + 8 * cls; }
+};
+
+constexpr std::uint64_t fnv1a(std::uint64_t h, std::uint64_t v) noexcept {
+    for (int i = 0; i < 8; ++i) {
+        h ^= (v >> (8 * i)) & 0xFF;
+        h *= 0x100000001B3ull;
+    }
+    return h;
+}
+
+// A hash of every layout decision a peer must share: struct sizes, field offsets, geometry.
+template <Geometry G>
+constexpr std::uint64_t layout_fingerprint() noexcept {
+    using C = ControlLayout<G>;
+    std::uint64_t h = 0xCBF29CE484222325ull;
+    for (std::uint64_t v : {std::uint64_t{sizeof(SegmentHeader)}, std::uint64_t{sizeof(BlockHeader)},
+                            std::uint64_t{hdr::SIZE}, std::uint64_t{hdr::STATE},
+                            std::uint64_t{hdr::PREV_PHYS}, std::uint64_t{hdr::NEXT_FREE},
+                            std::uint64_t{hdr::CHECK}, std::uint64_t{hdr::LIST_HINT},
+                            std::uint64_t{hdr::OWNER}, std::uint64_t{G::ALIGN_LOG2},
+                            std::uint64_t{G::SL_LOG2}, std::uint64_t{G::FL_COUNT},
+                            std::uint64_t{G::TAG_BITS}, std::uint64_t{G::MIN_PAYLOAD},
+                            std::uint64_t{C::HEADS}, std::uint64_t{C::FIRST_BLOCK}}) {
+        h = fnv1a(h, v);
+    }
+    return h;
+}
+
+template <Geometry G>
+constexpr std::uint32_t geometry_word() noexcept {
+    return G::FL_COUNT | (G::SL_LOG2 << 8) | (G::ALIGN_LOG2 << 16) | (G::TAG_BITS << 24);
+}
+
+// Checksum over the immutable header fields (everything before header_checksum except
+// init_state, which changes).
+inline std::uint32_t header_checksum(const SegmentHeader& h) noexcept {
+    std::uint64_t x = 0xCBF29CE484222325ull;
+    x = fnv1a(x, h.magic);
+    x = fnv1a(x, h.layout_version | (std::uint64_t{h.header_size} << 32));
+    x = fnv1a(x, h.fingerprint);
+    x = fnv1a(x, h.capacity | (std::uint64_t{h.block_header_size} << 32));
+    x = fnv1a(x, h.first_block_offset | (std::uint64_t{h.creator_pid} << 32));
+    x = fnv1a(x, h.geometry);
+    x = fnv1a(x, h.creator_start);
+    x = fnv1a(x, h.nonce);
+    return static_cast<std::uint32_t>(x ^ (x >> 32));
+}
+
+}  // namespace amx

@@ -1,0 +1,171 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+#include <vector>
+
+#include "support/test_heap.hpp"
+
+namespace amx {
+namespace {
+
+using test::TestHeap;
+
+TEST(Heap, FreshSegmentIsOneFreeBlock) {
+    TestHeap<> h(1 << 16);
+    const auto r = h.verify(VerifyMode::after_heal);
+    EXPECT_TRUE(r.ok()) << r.to_string();
+    EXPECT_EQ(r.blocks, 1u);
+    EXPECT_EQ(r.free_bytes, h.data_bytes());
+}
+
+TEST(Heap, AllocationHoldsTheRequestAndTheHeader) {
+    TestHeap<> h(1 << 16);
+    for (std::uint64_t n : {1u, 15u, 16u, 17u, 100u, 1000u}) {
+        auto b = h->allocate(n);
+        ASSERT_TRUE(b) << n;
+        auto cap = h->live_payload(*b);
+        ASSERT_TRUE(cap);
+        EXPECT_GE(*cap, n);
+        EXPECT_EQ((*b + BLOCK_HEADER_SIZE) % 16, 0u) << "payload 16-aligned";
+    }
+    EXPECT_TRUE(h.verify().ok()) << h.verify().to_string();
+}
+
+TEST(Heap, InvalidSizesAreRefused) {
+    TestHeap<> h(1 << 16);
+    EXPECT_EQ(h->allocate(0).error().code, Errc::invalid_size);
+    EXPECT_EQ(h->allocate(1 << 16).error().code, Errc::invalid_size);
+    EXPECT_EQ(h->allocate(0xFFFFFFFFull).error().code, Errc::invalid_size);
+    EXPECT_EQ(h->allocate(~0ull).error().code, Errc::invalid_size);
+    EXPECT_TRUE(h.verify().ok());
+}
+
+TEST(Heap, FillingTheSegmentEndsInOutOfMemoryNotContention) {
+    TestHeap<> h(1 << 16);
+    std::vector<std::uint32_t> blocks;
+    for (;;) {
+        auto b = h->allocate(100);
+        if (!b) {
+            EXPECT_EQ(b.error().code, Errc::out_of_memory);
+            break;
+        }
+        blocks.push_back(*b);
+    }
+    EXPECT_GT(blocks.size(), 400u);
+    EXPECT_TRUE(h.verify().ok()) << h.verify().to_string();
+    for (auto b : blocks) ASSERT_TRUE(h->free(b));
+    h->heal();
+    const auto r = h.verify(VerifyMode::after_heal);
+    EXPECT_TRUE(r.ok()) << r.to_string();
+    EXPECT_EQ(r.blocks, 1u);
+}
+
+TEST(Heap, FreeInAnyOrderThenHealLeavesOneBlock) {
+    TestHeap<> h(1 << 20);
+    std::mt19937 rng(42);
+    std::vector<std::uint32_t> blocks;
+    for (int i = 0; i < 2000; ++i) {
+        auto b = h->allocate(16 + rng() % 600);
+        ASSERT_TRUE(b);
+        blocks.push_back(*b);
+    }
+    std::shuffle(blocks.begin(), blocks.end(), rng);
+    for (auto b : blocks) ASSERT_TRUE(h->free(b));
+    EXPECT_TRUE(h.verify().ok()) << h.verify().to_string();
+    h->heal();
+    const auto r = h.verify(VerifyMode::after_heal);
+    EXPECT_TRUE(r.ok()) << r.to_string();
+    EXPECT_EQ(r.blocks, 1u);
+    EXPECT_EQ(r.free_bytes, h.data_bytes());
+}
+
+TEST(Heap, FreeInAddressOrderCoalescesWithoutHeal) {
+    for (bool descending : {false, true}) {
+        TestHeap<> h(1 << 16);
+        std::vector<std::uint32_t> blocks;
+        for (int i = 0; i < 100; ++i) blocks.push_back(*h->allocate(48));
+        if (descending) std::reverse(blocks.begin(), blocks.end());
+        for (auto b : blocks) ASSERT_TRUE(h->free(b));
+        const auto r = h.verify(VerifyMode::after_heal);
+        EXPECT_TRUE(r.ok()) << r.to_string();
+        EXPECT_EQ(r.blocks, 1u) << (descending ? "descending" : "ascending");
+    }
+}
+
+TEST(Heap, FreeOfAnythingButALiveBlockIsInvalidOffsetAndChangesNothing) {
+    TestHeap<> h(1 << 16);
+    auto a = *h->allocate(64);
+    auto b = *h->allocate(64);
+    const auto before = h.verify();
+    for (std::uint32_t off : {0u, 1u, 16u, a + 16, a + 32, a + BLOCK_HEADER_SIZE, b + 48, 0xFFFFFFF0u,
+                              h->capacity(), h->capacity() - 16}) {
+        auto r = h->free(off);
+        ASSERT_FALSE(r) << off;
+        EXPECT_EQ(r.error().code, Errc::invalid_offset) << off;
+    }
+    ASSERT_TRUE(h->free(a));
+    auto again = h->free(a);
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error().code, Errc::invalid_offset);
+    EXPECT_TRUE(h.verify().ok()) << h.verify().to_string();
+    EXPECT_TRUE(h->live_payload(b));
+    (void)before;
+}
+
+TEST(Heap, UserStatesAreKeptAndFreeable) {
+    TestHeap<> h(1 << 16);
+    auto a = *h->allocate(64);
+    EXPECT_EQ(h->set_state(a, 3).error().code, Errc::reserved_status);
+    EXPECT_EQ(h->set_state(a, 48).error().code, Errc::reserved_status);
+    ASSERT_TRUE(h->set_state(a, 49));
+    EXPECT_EQ(*h->get_state(a, StdAtomicPolicy::acquire), 49u);
+    EXPECT_EQ(*h->transition_state(a, 49, 77, StdAtomicPolicy::acq_rel), 49u);
+    auto f = h->transition_state(a, 49, 78, StdAtomicPolicy::acq_rel);
+    ASSERT_FALSE(f);
+    EXPECT_EQ(f.error().code, Errc::transition_failed);
+    EXPECT_EQ(f.error().found, 77u);
+    h->heal();
+    EXPECT_EQ(*h->get_state(a, StdAtomicPolicy::acquire), 77u) << "heal never reclaims user states";
+    ASSERT_TRUE(h->free(a));
+    EXPECT_TRUE(h.verify().ok());
+}
+
+// U23: set_state on a free block clobbered allocator state in the original.
+TEST(Heap, U23_SetStateOnAFreeBlockIsRefused) {
+    TestHeap<> h(1 << 16);
+    auto a = *h->allocate(64);
+    auto keep = *h->allocate(64);
+    ASSERT_TRUE(h->free(a));
+    EXPECT_EQ(h->set_state(a, 50).error().code, Errc::invalid_offset);
+    EXPECT_EQ(h->transition_state(a, STATE_FREE, 50, StdAtomicPolicy::acq_rel).error().code,
+              Errc::reserved_status);
+    EXPECT_TRUE(h.verify().ok()) << h.verify().to_string();
+    (void)keep;
+}
+
+TEST(Heap, TinyGeometryWorksEndToEnd) {
+    using L = ControlLayout<TinyGeometry>;
+    TestHeap<TinyGeometry> h(L::FIRST_BLOCK + 8 * L::MIN_BLOCK);
+    std::vector<std::uint32_t> blocks;
+    for (;;) {
+        auto b = h->allocate(16);
+        if (!b) {
+            EXPECT_EQ(b.error().code, Errc::out_of_memory);
+            break;
+        }
+        blocks.push_back(*b);
+    }
+    EXPECT_EQ(blocks.size(), 8u);
+    for (std::size_t i = 0; i < blocks.size(); i += 2) ASSERT_TRUE(h->free(blocks[i]));
+    EXPECT_EQ(h->allocate(100).error().code, Errc::out_of_memory) << "no two adjacent free blocks";
+    for (std::size_t i = 1; i < blocks.size(); i += 2) ASSERT_TRUE(h->free(blocks[i]));
+    h->heal();
+    const auto r = h.verify(VerifyMode::after_heal);
+    EXPECT_TRUE(r.ok()) << r.to_string();
+    EXPECT_EQ(r.blocks, 1u);
+    EXPECT_TRUE(h->allocate(8 * L::MIN_BLOCK - BLOCK_HEADER_SIZE));
+}
+
+}  // namespace
+}  // namespace amx

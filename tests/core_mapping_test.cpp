@@ -1,0 +1,48 @@
+#include <gtest/gtest.h>
+
+#include "amx/core/mapping.hpp"
+
+namespace amx {
+namespace {
+
+template <class G>
+void check_mapping(std::uint64_t max_size) {
+    using M = SizeClasses<G>;
+    std::uint32_t last = 0;
+    for (std::uint64_t s = 16; s <= max_size; s += (s < 4096 ? 1 : s / 97)) {
+        const std::uint32_t ins = M::insert(s);
+        ASSERT_LT(ins, M::CLASS_COUNT) << s;
+        ASSERT_GE(ins, last) << "insert is monotone at " << s;
+        last = ins;
+        if (ins != M::OVERFLOW_CLASS) ASSERT_LE(M::class_min(ins), s) << "insert rounds down at " << s;
+        const std::uint32_t srch = M::search(s);
+        ASSERT_GE(srch, ins) << s;
+        if (srch != M::OVERFLOW_CLASS) {
+            ASSERT_GE(M::class_min(srch), s) << "every block of the search class fits " << s;
+        }
+    }
+}
+
+TEST(Mapping, DefaultGeometryRoundsUpForSearchAndDownForInsert) {
+    check_mapping<DefaultGeometry>(0xFFFFFFF0ull);
+}
+
+TEST(Mapping, TinyGeometryClampsToTheOverflowClass) {
+    check_mapping<TinyGeometry>(4096);
+    using M = SizeClasses<TinyGeometry>;
+    EXPECT_EQ(M::insert(48), 3u);
+    EXPECT_EQ(M::insert(64), 4u);
+    EXPECT_EQ(M::insert(96), M::OVERFLOW_CLASS);
+    EXPECT_EQ(M::insert(100000), M::OVERFLOW_CLASS);
+}
+
+// U3: the original searched the request's own class, which holds smaller blocks.
+TEST(Mapping, U3_SearchClassNeverHoldsSmallerBlocks) {
+    using M = SizeClasses<DefaultGeometry>;
+    // A 272-byte block request: its own class [256, 288) holds 256-byte blocks.
+    EXPECT_LT(M::class_min(M::insert(272)), 272u);
+    EXPECT_GE(M::class_min(M::search(272)), 272u);
+}
+
+}  // namespace
+}  // namespace amx

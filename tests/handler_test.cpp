@@ -1,0 +1,97 @@
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "amx/handler/handler.hpp"
+
+namespace amx {
+namespace {
+
+struct Pair {
+    std::uint64_t a, b;
+};
+
+TEST(Handler, TypedRoundTrip) {
+    auto h = MatrixHandler::in_memory(1 << 16);
+    ASSERT_TRUE(h) << h.error().message();
+    auto blk = h->allocate<Pair>();
+    ASSERT_TRUE(blk);
+    h->write(*blk, Pair{1, 2});
+    EXPECT_EQ(h->read(*blk).b, 2u);
+    h->read_mut(*blk).a = 7;
+    EXPECT_EQ(h->read(*blk).a, 7u);
+    EXPECT_EQ(*h->get_state(*blk), STATE_ALLOCATED);
+    EXPECT_TRUE(h->free(*blk));
+    EXPECT_EQ(h->free(*blk).error().code, Errc::invalid_offset);
+}
+
+TEST(Handler, SharedHandlerKeepsTheMappingAlive) {
+    std::optional<SharedHandler> s;
+    Block<std::uint32_t> blk;
+    {
+        auto h = MatrixHandler::in_memory(1 << 16);
+        ASSERT_TRUE(h);
+        s = h->share();
+        blk = *h->allocate<std::uint32_t>();
+        h->write(blk, 5u);
+    }
+    EXPECT_EQ(s->read(blk), 5u);
+    EXPECT_TRUE(s->free(blk));
+    EXPECT_TRUE(s->verify().ok());
+}
+
+TEST(Handler, BlockAtValidatesForeignOffsets) {
+    auto h = MatrixHandler::in_memory(1 << 16);
+    auto blk = *h->allocate_raw(16);
+    EXPECT_TRUE(h->block_at<std::uint64_t>(blk.offset));
+    struct Big { std::uint64_t x[3]; };
+    EXPECT_TRUE(h->block_at<Pair>(blk.offset));
+    EXPECT_EQ(h->block_at<Big>(blk.offset).error().code, Errc::type_too_large);
+    EXPECT_EQ(h->block_at<std::uint64_t>(blk.offset + 16).error().code, Errc::invalid_offset);
+    EXPECT_EQ(h->block_at<std::uint64_t>(3).error().code, Errc::invalid_offset);
+    ASSERT_TRUE(h->free(blk));
+    EXPECT_EQ(h->block_at<std::uint64_t>(blk.offset).error().code, Errc::invalid_offset);
+}
+
+TEST(Handler, StatsCountBlocksPerState) {
+    auto h = MatrixHandler::in_memory(1 << 16);
+    auto a = *h->allocate_raw(100);
+    auto b = *h->allocate_raw(100);
+    ASSERT_TRUE(h->set_state(b, 60));
+    const Stats s = h->stats();
+    EXPECT_EQ(s.capacity, 1u << 16);
+    EXPECT_EQ(s.allocated_blocks, 1u);
+    EXPECT_EQ(s.user_state_blocks, 1u);
+    EXPECT_EQ(s.free_blocks, 1u);
+    EXPECT_EQ(s.largest_free, s.free_bytes);
+    EXPECT_TRUE(s.complete);
+    (void)a;
+}
+
+TEST(Handler, ErrorsHaveACategoryAndAMessage) {
+    auto h = MatrixHandler::in_memory(1 << 16);
+    auto e = h->allocate_raw(0).error();
+    EXPECT_EQ(e.error_code(), make_error_code(Errc::invalid_size));
+    EXPECT_STREQ(e.error_code().category().name(), "atomic-matrix");
+    EXPECT_NE(e.message().find("invalid_size"), std::string::npos);
+}
+
+TEST(Handler, ShareAcrossThreads) {
+    auto h = MatrixHandler::in_memory(1 << 20);
+    std::vector<std::thread> ts;
+    for (int t = 0; t < 2; ++t) {
+        ts.emplace_back([s = h->share()] {
+            for (int i = 0; i < 10000; ++i) {
+                auto b = s.allocate<std::uint64_t>();
+                ASSERT_TRUE(b);
+                ASSERT_TRUE(s.free(*b));
+            }
+        });
+    }
+    for (auto& t : ts) t.join();
+    h->heal();
+    EXPECT_EQ(h->verify(VerifyMode::after_heal).blocks, 1u);
+}
+
+}  // namespace
+}  // namespace amx
