@@ -1,0 +1,94 @@
+// Scenario environment: a heap of a tiny or default geometry over a policy's memory, plus the test
+// instruments every policy shares:
+//   - fill / check_fill: payload patterns written through the same policy words as headers (relaxed,
+//     H9), so a CAS or store that lands on a stale header shows up as a broken pattern;
+//   - own / disown: a shadow of plain policy cells (rl::var under Relacy), one per minimal-block
+//     slot, written by whoever owns the block; two owners of one block are a data race for the
+//     model checker (and for TSan under the production policy).
+// Scenarios (scenarios.hpp) are written once against this and run under every policy.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "amx/check/verify.hpp"
+#include "amx/core/heap.hpp"
+
+namespace amx::scenario {
+
+template <AtomicPolicy P, Geometry G>
+struct Env {
+    using H = Heap<P, G>;
+    using L = ControlLayout<G>;
+    static constexpr std::uint32_t SHADOW_SLOTS = 64;
+
+    H heap;
+    std::array<typename P::template cell<std::uint32_t>, SHADOW_SLOTS> shadow{};
+
+    explicit Env(H h) : heap(h) {}
+
+    const auto& ctx() const { return heap.context(); }
+    std::uint32_t payload_words(std::uint32_t hdr) const {
+        return (ctx().size_w(hdr).load(P::relaxed) - BLOCK_HEADER_SIZE) / 4;
+    }
+    static std::uint32_t pattern(std::uint32_t tag, std::uint32_t i) { return (tag * 0x9E3779B1u) ^ (i * 0x85EBCA6Bu) ^ 0xA5A5A5A5u; }
+
+    void fill(std::uint32_t hdr, std::uint32_t tag) const {
+        const std::uint32_t n = payload_words(hdr);
+        for (std::uint32_t i = 0; i < n; ++i) ctx().mem.u32(hdr + BLOCK_HEADER_SIZE + 4 * i).store(pattern(tag, i), P::relaxed);
+    }
+    bool check_fill(std::uint32_t hdr, std::uint32_t tag) const {
+        const std::uint32_t n = payload_words(hdr);
+        for (std::uint32_t i = 0; i < n; ++i) {
+            if (ctx().mem.u32(hdr + BLOCK_HEADER_SIZE + 4 * i).load(P::relaxed) != pattern(tag, i)) return false;
+        }
+        return true;
+    }
+
+    // Marks the slots of an owned block with `who` (non-zero); returns false if a slot was already
+    // marked by someone else (a second owner).
+    bool own(std::uint32_t hdr, std::uint32_t who) {
+        bool alone = true;
+        for_slots(hdr, [&](auto& cell) {
+            if (cell.load() != 0) alone = false;
+            cell.store(who);
+        });
+        return alone;
+    }
+    void disown(std::uint32_t hdr) {
+        for_slots(hdr, [&](auto& cell) { cell.store(0); });
+    }
+
+    VerifyReport verify(VerifyMode m = VerifyMode::quiescent) const { return amx::verify(heap, m); }
+
+private:
+    template <class F>
+    void for_slots(std::uint32_t hdr, F&& f) {
+        const std::uint32_t size = ctx().size_w(hdr).load(P::relaxed);
+        for (std::uint32_t off = hdr; off < hdr + size; off += L::MIN_BLOCK) {
+            const std::uint32_t slot = (off - ctx().first) / L::MIN_BLOCK;
+            if (slot < SHADOW_SLOTS) f(shadow[slot]);
+        }
+    }
+};
+
+// Collects failed expectations of a scenario; each policy's runner turns them into its own failure
+// (gtest assertion, Relacy RL_ASSERT, fuzzer abort with the program).
+struct Outcome {
+    bool ok = true;
+    std::string why;
+    void expect(bool cond, const char* what) {
+        if (!cond && ok) {
+            ok = false;
+            why = what;
+        }
+    }
+    void expect_clean(const VerifyReport& r) {
+        if (!r.ok() && ok) {
+            ok = false;
+            why = r.to_string();
+        }
+    }
+};
+
+}  // namespace amx::scenario
