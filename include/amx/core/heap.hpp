@@ -54,6 +54,12 @@ public:
     // Validates that h names a live block and returns its payload capacity in bytes.
     Result<std::uint32_t> live_payload(std::uint32_t h) const;
 
+    // Chaos hook (issue 8): the participant registry slot + 1 of the process using this heap, or 0
+    // (unregistered). allocate() records it in the block header's `reserved` word so recover() can
+    // attribute live blocks of dead processes. Set once by the handler before the heap is shared.
+    void set_participant(std::uint32_t id) noexcept { participant_ = id; }
+    std::uint32_t participant() const noexcept { return participant_; }
+
     const Ctx& context() const noexcept { return ctx_; }
     std::uint32_t first_block_offset() const noexcept { return ctx_.first; }
     std::uint32_t capacity() const noexcept { return ctx_.end; }
@@ -81,8 +87,11 @@ private:
         for (std::uint32_t i = 0; i < spins && i < G::SETTLE_SPINS; ++i) P::spin_hint();
     }
     std::uint64_t heads_fingerprint() const;
+    // Chaos hook: the block is ours (popped, not yet published); @AL.publish releases the store.
+    void record_owner(std::uint32_t b) const { ctx_.word(b, hdr::RESERVED).store(participant_, P::relaxed); }
 
     Ctx ctx_;
+    std::uint32_t participant_ = 0;
 };
 
 // ---- format / attach -------------------------------------------------------------------------
@@ -218,6 +227,7 @@ Result<std::uint32_t> Heap<P, G>::allocate(std::uint64_t n) const {
     for (int attempt = 0; attempt < MAX_ALLOC_ATTEMPTS; ++attempt) {
         const FitResult r = p.alloc.try_fit(need);
         if (r.status == FitStatus::got) {
+            record_owner(r.block);
             p.alloc.finish(r.block, need);
             return r.block;
         }
@@ -230,6 +240,7 @@ Result<std::uint32_t> Heap<P, G>::allocate(std::uint64_t n) const {
             // Nothing moved while we watched: one more attempt decides.
             const FitResult last = p.alloc.try_fit(need);
             if (last.status == FitStatus::got) {
+                record_owner(last.block);
                 p.alloc.finish(last.block, need);
                 return last.block;
             }

@@ -51,7 +51,22 @@ constexpr std::uint32_t align_up(std::uint32_t v, std::uint32_t a) noexcept {
     return (v + a - 1) & ~(a - 1);
 }
 
-// The control area: fl bitmap, sl bitmaps, then the heads (64-bit {tag:hi, offset:lo}).
+// Participant registry size: 64 processes; geometries for model checking (a handful of classes)
+// keep the segment small with 4.
+template <Geometry G>
+constexpr std::uint32_t registry_slots() noexcept {
+    return G::FL_COUNT * (1u << G::SL_LOG2) >= 16 ? 64 : 4;
+}
+
+// A registry slot's value: {start time (low 32 bits of clock ticks since boot) : hi, pid : lo}.
+// Never 0 for a real process (pid > 0).
+constexpr std::uint64_t pack_participant(std::uint32_t pid, std::uint64_t start) noexcept {
+    return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(start)) << 32) | pid;
+}
+constexpr std::uint32_t participant_pid(std::uint64_t w) noexcept { return static_cast<std::uint32_t>(w); }
+constexpr std::uint32_t participant_start(std::uint64_t w) noexcept { return static_cast<std::uint32_t>(w >> 32); }
+
+// The control area: fl bitmap, sl bitmaps, the heads (64-bit {tag:hi, offset:lo}), the registry.
 template <Geometry G>
 struct ControlLayout {
     static constexpr std::uint32_t SL_COUNT = 1u << G::SL_LOG2;
@@ -62,7 +77,13 @@ struct ControlLayout {
     static constexpr std::uint32_t SL_BITMAPS = FL_BITMAP + 4;
     static constexpr std::uint32_t HEADS = align_up(SL_BITMAPS + 4 * G::FL_COUNT, 64);
     static constexpr std::uint32_t END = HEADS + 8 * CLASS_COUNT;
-    static constexpr std::uint32_t FIRST_BLOCK = align_up(END, ALIGN);
+    // The participant registry (appended after the heads; docs/RELIABILITY.md): REGISTRY_SLOTS
+    // 64-bit words, each 0 (free) or pack_participant(pid, start time), claimed by CAS at attach
+    // and released at detach. recover() uses it to tell blocks of dead processes from live ones.
+    static constexpr std::uint32_t REGISTRY = align_up(END, 64);
+    static constexpr std::uint32_t REGISTRY_SLOTS = registry_slots<G>();
+    static constexpr std::uint32_t REGISTRY_END = REGISTRY + 8 * REGISTRY_SLOTS;
+    static constexpr std::uint32_t FIRST_BLOCK = align_up(REGISTRY_END, ALIGN);
     static constexpr std::uint32_t MIN_BLOCK = align_up(BLOCK_HEADER_SIZE + G::MIN_PAYLOAD, ALIGN);
     // The smallest segment that holds one minimal block.
     static constexpr std::uint32_t MIN_CAPACITY = FIRST_BLOCK + MIN_BLOCK;
@@ -91,7 +112,8 @@ constexpr std::uint64_t layout_fingerprint() noexcept {
                             std::uint64_t{hdr::OWNER}, std::uint64_t{G::ALIGN_LOG2},
                             std::uint64_t{G::SL_LOG2}, std::uint64_t{G::FL_COUNT},
                             std::uint64_t{G::TAG_BITS}, std::uint64_t{G::MIN_PAYLOAD},
-                            std::uint64_t{C::HEADS}, std::uint64_t{C::FIRST_BLOCK}}) {
+                            std::uint64_t{C::HEADS}, std::uint64_t{C::FIRST_BLOCK},
+                            std::uint64_t{C::REGISTRY}, std::uint64_t{C::REGISTRY_SLOTS}}) {
         h = fnv1a(h, v);
     }
     return h;
