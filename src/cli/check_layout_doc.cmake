@@ -1,0 +1,11 @@
+# Fails unless docs/LAYOUT.md contains, verbatim, the table `amx layout` prints.
+execute_process(COMMAND ${AMX} layout OUTPUT_VARIABLE table RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "amx layout failed")
+endif()
+file(READ ${DOC} doc)
+string(FIND "${doc}" "${table}" pos)
+if(pos EQUAL -1)
+  message(FATAL_ERROR "docs/LAYOUT.md does not contain the table printed by `amx layout`; regenerate it:\n${table}")
+endif()
+message(STATUS "docs/LAYOUT.md matches `amx layout`")
