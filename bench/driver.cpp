@@ -1,0 +1,232 @@
+// amx_workload: the original's endurance loop on atomic-matrix and, in the same invocation, on
+// Boost.Interprocess managed_shared_memory (the baseline). Every run is checked (fill patterns,
+// end-of-run verify / Boost sanity); a run that is not clean prints its failure, never a figure,
+// and makes the exit status 1.
+//
+//   amx_workload [--alloc=amx|boost|both] [--configs=t1,t2,p2] [--seconds=5] [--runs=3]
+//                [--segment-mib=64] [--scaling=1,16,256,1024] [--callgrind-ops=200000]
+//                [--json=PATH]
+//   tN = N threads sharing one segment; pN = N processes, each attaching by name.
+//   --callgrind-ops: also run each allocator under valgrind --tool=callgrind for a fixed number of
+//   iterations (1 thread) and report instructions per iteration (the loop only: collection is
+//   toggled around it), stable where wall time is noisy.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "allocators.hpp"
+#include "json.hpp"
+#include "report.hpp"
+#include "runner.hpp"
+
+namespace amxb {
+namespace {
+
+struct Options {
+    std::string alloc = "both";
+    std::vector<std::string> configs{"t1", "t2", "p2"};
+    double seconds = 5;
+    std::size_t runs = 3;
+    std::uint64_t segment_mib = 64;
+    std::vector<std::uint64_t> scaling_mib;
+    std::uint64_t callgrind_ops = 0;
+    std::string json;
+    bool child = false;         // internal: one fixed-op run (under callgrind)
+    std::uint64_t child_ops = 0;
+};
+
+std::vector<std::string> split(const std::string& s) {
+    std::vector<std::string> v;
+    std::stringstream ss(s);
+    for (std::string x; std::getline(ss, x, ',');) {
+        if (!x.empty()) v.push_back(x);
+    }
+    return v;
+}
+
+bool parse(int argc, char** argv, Options& o) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        const auto eq = a.find('=');
+        const std::string k = a.substr(0, eq), v = eq == std::string::npos ? "" : a.substr(eq + 1);
+        if (k == "--alloc") o.alloc = v;
+        else if (k == "--configs") o.configs = split(v);
+        else if (k == "--seconds") o.seconds = std::stod(v);
+        else if (k == "--runs") o.runs = std::stoul(v);
+        else if (k == "--segment-mib") o.segment_mib = std::stoull(v);
+        else if (k == "--callgrind-ops") o.callgrind_ops = std::stoull(v);
+        else if (k == "--json") o.json = v;
+        else if (k == "--child") o.child = true;
+        else if (k == "--ops") o.child_ops = std::stoull(v);
+        else if (k == "--scaling") {
+            for (const auto& s : split(v)) o.scaling_mib.push_back(std::stoull(s));
+        } else {
+            std::fprintf(stderr, "unknown option %s (see the comment at the top of bench/driver.cpp)\n", a.c_str());
+            return false;
+        }
+    }
+    return o.alloc == "amx" || o.alloc == "boost" || o.alloc == "both";
+}
+
+bool wants(const Options& o, const char* a) { return o.alloc == "both" || o.alloc == a; }
+
+bool parse_config(const std::string& c, RunConfig& cfg, std::string& label) {
+    if (c.size() < 2 || (c[0] != 't' && c[0] != 'p')) return false;
+    cfg.processes = c[0] == 'p';
+    cfg.workers = static_cast<std::uint32_t>(std::stoul(c.substr(1)));
+    if (cfg.workers == 0) return false;
+    const bool many = cfg.workers > 1;
+    label = std::to_string(cfg.workers) +
+            (cfg.processes ? (many ? " processes" : " process") : (many ? " threads" : " thread"));
+    return true;
+}
+
+// Runs both allocators alternately, so slow phases of a loaded machine hit both.
+void measure(const Options& o, Row& row) {
+    for (std::size_t i = 0; i < o.runs; ++i) {
+        if (wants(o, "amx")) row.amx.runs.push_back(run_once<AmxBackend>(row.cfg));
+        if (wants(o, "boost")) row.boost.runs.push_back(run_once<BoostBackend>(row.cfg));
+        std::fprintf(stderr, "  %s: run %zu/%zu done\n", row.config.c_str(), i + 1, o.runs);
+    }
+}
+
+std::string self_exe() {
+    char buf[4096];
+    const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+}
+
+// Instructions in the loop for `ops` iterations, one thread, counted by callgrind in a child.
+IrResult callgrind(const std::string& alloc, std::uint64_t ops, std::uint64_t seg_mib) {
+    IrResult r{alloc, seg_mib << 20, ops, 0, false, {}};
+    const std::string out = "/tmp/amxbench-cg-" + std::to_string(getpid()) + "-" + alloc + "-" + std::to_string(seg_mib);
+    const std::string cmd = "valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file=" + out + " " +
+                            self_exe() + " --child --alloc=" + alloc + " --ops=" + std::to_string(ops) +
+                            " --segment-mib=" + std::to_string(seg_mib) + " >" + out + ".log 2>&1";
+    const int rc = std::system(cmd.c_str());
+    std::ifstream in(out);
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind("totals:", 0) == 0 || line.rfind("summary:", 0) == 0) {
+            r.instructions = std::stoull(line.substr(line.find(':') + 1));
+        }
+    }
+    r.ok = rc == 0 && r.instructions > 0;
+    if (!r.ok) r.error = "callgrind run failed (status " + std::to_string(rc) + "), see " + out + ".log";
+    else std::remove((out + ".log").c_str());
+    std::remove(out.c_str());
+    return r;
+}
+
+int child_main(const Options& o) {
+    RunConfig cfg;
+    cfg.fixed_ops = o.child_ops;
+    cfg.segment_bytes = o.segment_mib << 20;
+    const RunResult r = o.alloc == "boost" ? run_once<BoostBackend>(cfg) : run_once<AmxBackend>(cfg);
+    std::fprintf(stderr, "%s: %s\n", r.clean ? "clean" : "UNCLEAN", r.check.c_str());
+    return r.clean ? 0 : 1;
+}
+
+Machine machine() {
+    Machine m;
+    std::ifstream cpu("/proc/cpuinfo");
+    for (std::string line; std::getline(cpu, line);) {
+        if (line.rfind("model name", 0) == 0) { m.cpu = line.substr(line.find(':') + 2); break; }
+    }
+    std::ifstream la("/proc/loadavg");
+    std::getline(la, m.loadavg);
+    m.cores = std::thread::hardware_concurrency();
+    m.compiler = __VERSION__;
+#ifdef __OPTIMIZE__
+    m.optimised = true;
+#endif
+#ifdef NDEBUG
+    m.ndebug = true;
+#endif
+    return m;
+}
+
+void print_ir(const std::vector<IrResult>& ir, std::uint64_t seg) {
+    const IrResult* a = find_ir(ir, "amx", seg);
+    const IrResult* b = find_ir(ir, "boost", seg);
+    std::printf("\nInstructions per iteration (callgrind, 1 thread, %llu iterations, %llu MiB segment):\n",
+                static_cast<unsigned long long>(a ? a->ops : b ? b->ops : 0), static_cast<unsigned long long>(seg >> 20));
+    std::printf("  amx %s   boost %s", ir_cell(a).c_str(), ir_cell(b).c_str());
+    if (a && b && a->ok && b->ok) std::printf("   ratio boost/amx %.2fx", b->per_op() / a->per_op());
+    std::printf("\n");
+    for (const auto* x : {a, b}) {
+        if (x && !x->ok) std::printf("  %s: %s\n", x->alloc.c_str(), x->error.c_str());
+    }
+}
+
+bool all_clean(const std::vector<Row>& rows) {
+    for (const auto& r : rows) {
+        if ((r.amx.present() && !r.amx.clean()) || (r.boost.present() && !r.boost.clean())) return false;
+    }
+    return true;
+}
+
+int driver_main(const Options& o) {
+    const Machine m = machine();
+    std::printf("amx_workload: %s, %u cores, load average at start: %s\n", m.cpu.c_str(), m.cores, m.loadavg.c_str());
+    std::printf("build: %s, %s, %s\n", m.compiler.c_str(), m.optimised ? "optimised" : "NOT optimised",
+                m.ndebug ? "NDEBUG" : "assertions on");
+    std::vector<Row> rows, scaling;
+    for (const auto& c : o.configs) {
+        Row row;
+        if (!parse_config(c, row.cfg, row.config)) {
+            std::fprintf(stderr, "bad config %s (want tN or pN)\n", c.c_str());
+            return 2;
+        }
+        row.cfg.seconds = o.seconds;
+        row.cfg.segment_bytes = o.segment_mib << 20;
+        measure(o, row);
+        rows.push_back(std::move(row));
+    }
+    for (const auto mib : o.scaling_mib) {
+        Row row;
+        row.config = std::to_string(mib) + " MiB";
+        row.cfg.seconds = o.seconds;
+        row.cfg.segment_bytes = mib << 20;
+        measure(o, row);
+        scaling.push_back(std::move(row));
+    }
+    std::vector<IrResult> ir;
+    if (o.callgrind_ops > 0) {
+        std::vector<std::uint64_t> sizes{o.segment_mib};
+        for (const auto mib : o.scaling_mib) {
+            if (mib != o.segment_mib) sizes.push_back(mib);
+        }
+        for (const auto mib : sizes) {
+            for (const char* a : {"amx", "boost"}) {
+                if (wants(o, a)) ir.push_back(callgrind(a, o.callgrind_ops, mib));
+            }
+        }
+    }
+    if (!rows.empty()) print_throughput(rows, o.seconds, o.runs);
+    if (!scaling.empty()) print_scaling(scaling, ir);
+    if (!ir.empty()) print_ir(ir, o.segment_mib << 20);
+    bool ok = all_clean(rows) && all_clean(scaling);
+    for (const auto& x : ir) ok = ok && x.ok;
+    std::printf("\n%s\n", ok ? "all runs verify clean" : "SOME RUNS WERE NOT CLEAN (see above)");
+    if (!o.json.empty() && !write_json(o.json, m, o.seconds, o.runs, rows, scaling, ir)) {
+        std::fprintf(stderr, "cannot write %s\n", o.json.c_str());
+        return 1;
+    }
+    return ok ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace amxb
+
+int main(int argc, char** argv) {
+    amxb::Options o;
+    if (!amxb::parse(argc, argv, o)) return 2;
+    return o.child ? amxb::child_main(o) : amxb::driver_main(o);
+}

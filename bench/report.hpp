@@ -1,0 +1,145 @@
+// Tables and JSON for the workload driver. A figure is printed only for a series whose every run
+// was clean; otherwise the cell says UNCLEAN and the failure is printed under the table.
+#pragma once
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "runner.hpp"
+
+namespace amxb {
+
+// The runs of one allocator in one configuration.
+struct Series {
+    std::string alloc;
+    std::vector<RunResult> runs;
+
+    bool present() const { return !runs.empty(); }
+    bool clean() const {
+        return present() && std::all_of(runs.begin(), runs.end(), [](const RunResult& r) { return r.clean; });
+    }
+    double median(const std::function<double(const RunResult&)>& f) const {
+        std::vector<double> v;
+        for (const auto& r : runs) v.push_back(f(r));
+        if (v.empty()) return 0;
+        std::sort(v.begin(), v.end());
+        return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+    }
+    double ok_per_s() const { return median([](const RunResult& r) { return r.ok_per_s(); }); }
+    double ops_per_s() const { return median([](const RunResult& r) { return r.ops_per_s(); }); }
+    double cpu_share() const { return median([](const RunResult& r) { return r.cpu_share; }); }
+    double ns_per_op(std::uint32_t w) const { return median([w](const RunResult& r) { return r.ns_per_op(w); }); }
+
+    // Failed allocations over all runs, by error name: "none" or "out_of_memory:3 contention:1".
+    std::string failed() const {
+        std::map<std::string, std::uint64_t> sum;
+        for (const auto& r : runs) {
+            for (const auto& [k, v] : r.failed) sum[k] += v;
+        }
+        if (sum.empty()) return "none";
+        std::string s;
+        for (const auto& [k, v] : sum) s += (s.empty() ? "" : " ") + k + ":" + std::to_string(v);
+        return s;
+    }
+    std::string failures() const {
+        std::string s;
+        for (std::size_t i = 0; i < runs.size(); ++i) {
+            if (!runs[i].clean) s += "  " + alloc + " run " + std::to_string(i + 1) + ": " + runs[i].check + "\n";
+        }
+        return s;
+    }
+};
+
+struct Row {
+    std::string config;  // "1 thread", "2 processes", "1 MiB"...
+    RunConfig cfg;
+    Series amx{"amx", {}}, boost{"boost", {}};
+};
+
+inline std::string fmt(const char* f, double v) {
+    char b[64];
+    std::snprintf(b, sizeof b, f, v);
+    return b;
+}
+
+inline std::string cell_mops(const Series& s, double v) {
+    if (!s.present()) return "-";
+    return s.clean() ? fmt("%.2f", v / 1e6) : "UNCLEAN";
+}
+
+inline std::string ratio(const Row& r, double ours, double theirs) {
+    if (!r.amx.clean() || !r.boost.clean() || theirs <= 0) return "-";
+    return fmt("%.2fx", ours / theirs);
+}
+
+inline void print_throughput(const std::vector<Row>& rows, double seconds, std::size_t runs) {
+    std::printf("\nThroughput: median of %zu run(s) of %.1f s; ok = successful allocations + frees,\n"
+                "all = every loop iteration (the original's metric); ratio = amx ok / boost ok.\n",
+                runs, seconds);
+    std::printf("%-13s %10s %10s %8s %10s %8s %8s  %-22s %s\n", "config", "amx ok", "amx all", "amx cpu",
+                "boost ok", "boost cpu", "ratio", "amx failed allocs", "check");
+    std::printf("%-13s %10s %10s %8s %10s %8s %8s\n", "", "Mop/s", "Mop/s", "", "Mop/s", "", "");
+    for (const auto& r : rows) {
+        const bool all_clean = (!r.amx.present() || r.amx.clean()) && (!r.boost.present() || r.boost.clean());
+        std::printf("%-13s %10s %10s %8s %10s %8s %8s  %-22s %s\n", r.config.c_str(),
+                    cell_mops(r.amx, r.amx.ok_per_s()).c_str(), cell_mops(r.amx, r.amx.ops_per_s()).c_str(),
+                    r.amx.clean() ? fmt("%.0f%%", 100 * r.amx.cpu_share()).c_str() : "-",
+                    cell_mops(r.boost, r.boost.ok_per_s()).c_str(),
+                    r.boost.clean() ? fmt("%.0f%%", 100 * r.boost.cpu_share()).c_str() : "-",
+                    ratio(r, r.amx.ok_per_s(), r.boost.ok_per_s()).c_str(), r.amx.failed().c_str(),
+                    all_clean ? "clean" : "NOT CLEAN");
+    }
+    for (const auto& r : rows) {
+        for (const Series* s : {&r.amx, &r.boost}) {
+            if (s->clean()) std::printf("  %s, %s, last run: %s\n", r.config.c_str(), s->alloc.c_str(), s->runs.back().check.c_str());
+        }
+    }
+    for (const auto& r : rows) {
+        const std::string f = r.amx.failures() + r.boost.failures();
+        if (!f.empty()) std::printf("UNCLEAN in %s:\n%s", r.config.c_str(), f.c_str());
+    }
+}
+
+struct IrResult {
+    std::string alloc;
+    std::uint64_t segment_bytes = 0, ops = 0, instructions = 0;
+    bool ok = false;
+    std::string error;
+    double per_op() const { return ops ? double(instructions) / ops : 0; }
+};
+
+inline const IrResult* find_ir(const std::vector<IrResult>& v, const std::string& a, std::uint64_t seg) {
+    for (const auto& x : v) {
+        if (x.alloc == a && x.segment_bytes == seg) return &x;
+    }
+    return nullptr;
+}
+
+inline std::string ir_cell(const IrResult* x) {
+    if (x == nullptr) return "-";
+    return x->ok ? fmt("%.0f", x->per_op()) : "FAILED";
+}
+
+// Cost per operation as the segment grows: the O(1) claim says it stays flat.
+inline void print_scaling(const std::vector<Row>& rows, const std::vector<IrResult>& ir) {
+    std::printf("\nScaling (1 thread; ns/op = wall time per iteration, Ir/op = instructions per iteration under callgrind):\n");
+    std::printf("%-10s %10s %10s %8s %10s %10s\n", "segment", "amx ns/op", "boost ns/op", "ratio", "amx Ir/op", "boost Ir/op");
+    double lo = 1e300, hi = 0, ilo = 1e300, ihi = 0;
+    for (const auto& r : rows) {
+        const double a = r.amx.ns_per_op(1), b = r.boost.ns_per_op(1);
+        const IrResult* ia = find_ir(ir, "amx", r.cfg.segment_bytes);
+        if (r.amx.clean()) { lo = std::min(lo, a); hi = std::max(hi, a); }
+        if (ia && ia->ok) { ilo = std::min(ilo, ia->per_op()); ihi = std::max(ihi, ia->per_op()); }
+        std::printf("%-10s %10s %10s %8s %10s %10s\n", r.config.c_str(),
+                    r.amx.clean() ? fmt("%.1f", a).c_str() : (r.amx.present() ? "UNCLEAN" : "-"),
+                    r.boost.clean() ? fmt("%.1f", b).c_str() : (r.boost.present() ? "UNCLEAN" : "-"),
+                    ratio(r, b, a).c_str(), ir_cell(ia).c_str(),
+                    ir_cell(find_ir(ir, "boost", r.cfg.segment_bytes)).c_str());
+    }
+    if (hi > 0) std::printf("amx ns/op spread (max/min - 1): %.1f %% (limit 20 %%)\n", 100 * (hi / lo - 1));
+    if (ihi > 0) std::printf("amx Ir/op spread (max/min - 1): %.1f %% (limit 20 %%)\n", 100 * (ihi / ilo - 1));
+}
+
+}  // namespace amxb
