@@ -1,0 +1,209 @@
+// Deterministic interleavings for the regression tests of the original's concurrency defects
+// (U8..U12, U15). InterposePolicy is the production policy plus a hook on every word access and
+// spin hint: a test arms one step ("when T1 reaches this access, run T2's operations now"), then
+// calls the real core code single-threaded. The armed step fires once, at the exact access, so
+// the interleaving that broke the original is replayed step by step against our real headers
+// (no copy of the algorithm in the test).
+//
+// The hook is a plain static: these tests run the core on one thread only.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "amx/check/verify.hpp"
+#include "amx/core/heap.hpp"
+#include "amx/policy/std_policy.hpp"
+
+namespace amx::regress {
+
+enum class Op { load, store, exchange, cas, fetch_or, fetch_and, spin };
+enum class Phase { before, after };
+
+// One access by the core: which word (byte offset in the segment, width in bits), what, and for
+// `after`, the value loaded (load) or whether the CAS succeeded.
+struct Access {
+    Op op;
+    Phase phase;
+    std::uint32_t width;
+    std::uint32_t offset;
+    std::uint64_t value;
+    bool ok;
+};
+
+// The one armed step: fires the first time `when` matches, then disarms itself, so the steps it
+// runs (the "other thread") go through the same policy without re-firing.
+class Interleave {
+public:
+    using When = std::function<bool(const Access&)>;
+    using Then = std::function<void()>;
+    static void at(When when, Then then) {
+        when_ = std::move(when);
+        then_ = std::move(then);
+        armed_ = true;
+        fired_ = false;
+    }
+    static void disarm() { armed_ = false; }
+    static bool fired() { return fired_; }
+    static void notify(const Access& a) {
+        if (!armed_ || !when_(a)) return;
+        armed_ = false;
+        fired_ = true;
+        then_();
+    }
+
+private:
+    static inline bool armed_ = false, fired_ = false;
+    static inline When when_;
+    static inline Then then_;
+};
+
+// Matchers for the accesses the tests interpose at.
+inline Interleave::When before(Op op, std::uint32_t offset) {
+    return [=](const Access& a) { return a.op == op && a.phase == Phase::before && a.offset == offset; };
+}
+inline Interleave::When after(Op op, std::uint32_t offset) {
+    return [=](const Access& a) { return a.op == op && a.phase == Phase::after && a.offset == offset; };
+}
+inline Interleave::When after_cas_succeeds(std::uint32_t offset) {
+    return [=](const Access& a) { return a.op == Op::cas && a.phase == Phase::after && a.ok && a.offset == offset; };
+}
+inline Interleave::When at_spin() {
+    return [](const Access& a) { return a.op == Op::spin; };
+}
+
+struct InterposePolicy {
+    using S = StdAtomicPolicy;
+    using order = S::order;
+    static constexpr order relaxed = S::relaxed;
+    static constexpr order acquire = S::acquire;
+    static constexpr order release = S::release;
+    static constexpr order acq_rel = S::acq_rel;
+    static constexpr order seq_cst = S::seq_cst;
+    using site = S::site;
+
+    template <class T>
+    class Word {
+    public:
+        Word(T* p, std::uint32_t off) noexcept : w_(p), off_(off) {}
+        T load(order o, site = site::current()) const {
+            tell(Op::load, Phase::before, 0, false);
+            const T v = w_.load(o);
+            tell(Op::load, Phase::after, v, true);
+            return v;
+        }
+        void store(T v, order o, site = site::current()) const {
+            tell(Op::store, Phase::before, v, false);
+            w_.store(v, o);
+            tell(Op::store, Phase::after, v, true);
+        }
+        T exchange(T v, order o, site = site::current()) const {
+            tell(Op::exchange, Phase::before, v, false);
+            const T old = w_.exchange(v, o);
+            tell(Op::exchange, Phase::after, v, true);
+            return old;
+        }
+        bool cas_strong(T& e, T d, order s, order f, site = site::current()) const {
+            tell(Op::cas, Phase::before, d, false);
+            const bool ok = w_.cas_strong(e, d, s, f);
+            tell(Op::cas, Phase::after, d, ok);
+            return ok;
+        }
+        // Never fails spuriously here: a spurious failure would only add a retry, but the tests
+        // count on the interleaving they arm, not on the hardware.
+        bool cas_weak(T& e, T d, order s, order f, site st = site::current()) const {
+            return cas_strong(e, d, s, f, st);
+        }
+        T fetch_or(T v, order o, site = site::current()) const {
+            tell(Op::fetch_or, Phase::before, v, false);
+            const T old = w_.fetch_or(v, o);
+            tell(Op::fetch_or, Phase::after, v, true);
+            return old;
+        }
+        T fetch_and(T v, order o, site = site::current()) const {
+            tell(Op::fetch_and, Phase::before, v, false);
+            const T old = w_.fetch_and(v, o);
+            tell(Op::fetch_and, Phase::after, v, true);
+            return old;
+        }
+
+    private:
+        void tell(Op op, Phase ph, std::uint64_t v, bool ok) const {
+            Interleave::notify(Access{op, ph, sizeof(T) * 8, off_, v, ok});
+        }
+        S::Word<T> w_;
+        std::uint32_t off_;
+    };
+
+    class Memory {
+    public:
+        Memory() = default;
+        Memory(std::byte* base, std::uint64_t capacity) noexcept : base_(base), capacity_(capacity) {}
+        Word<std::uint32_t> u32(std::uint32_t off) const noexcept {
+            return {reinterpret_cast<std::uint32_t*>(base_ + off), off};
+        }
+        Word<std::uint64_t> u64(std::uint32_t off) const noexcept {
+            return {reinterpret_cast<std::uint64_t*>(base_ + off), off};
+        }
+        std::byte* base() const noexcept { return base_; }
+        std::uint64_t capacity() const noexcept { return capacity_; }
+
+    private:
+        std::byte* base_ = nullptr;
+        std::uint64_t capacity_ = 0;
+    };
+
+    template <class T>
+    using cell = S::cell<T>;
+
+    static void spin_hint() { Interleave::notify(Access{Op::spin, Phase::before, 0, 0, 0, false}); }
+    static void fence(order o) { S::fence(o); }
+};
+static_assert(AtomicPolicy<InterposePolicy>);
+
+// A heap of policy P over a private buffer, with the protocol objects the deterministic tests
+// drive directly (FreeLists, Coalescer, Allocator: the lower-level classes of include/amx/core).
+template <AtomicPolicy P, Geometry G = DefaultGeometry>
+struct BufferHeap {
+    using H = Heap<P, G>;
+    using Ctx = typename H::Ctx;
+    using Layout = ControlLayout<G>;
+    using Map = SizeClasses<G>;
+    std::vector<std::uint64_t> buf;
+    std::optional<H> heap;
+
+    explicit BufferHeap(std::uint32_t capacity) : buf(capacity / 8) {
+        typename P::Memory mem(base(), capacity);
+        if (!H::format(mem, {0x5eed, 1, 1})) throw std::runtime_error("format failed");
+        heap.emplace(*H::attach(mem));
+    }
+    std::byte* base() { return reinterpret_cast<std::byte*>(buf.data()); }
+    H* operator->() { return &*heap; }
+    const Ctx& ctx() const { return heap->context(); }
+    std::uint32_t size_of(std::uint32_t b) const { return ctx().size_w(b).load(P::relaxed); }
+    std::uint32_t state_of(std::uint32_t b) const { return ctx().state_w(b).load(P::relaxed); }
+    std::uint32_t prev_of(std::uint32_t b) const { return ctx().prev_w(b).load(P::relaxed); }
+    std::uint32_t head_of(std::uint32_t cls) const { return unpack_head(ctx().head_w(cls).load(P::relaxed)).offset; }
+    VerifyReport verify(VerifyMode m = VerifyMode::quiescent) const { return amx::verify(*heap, m); }
+    // Allocates blocks of the given payload sizes; they are physically consecutive on a fresh heap.
+    std::vector<std::uint32_t> allocate_all(std::initializer_list<std::uint32_t> payloads) {
+        std::vector<std::uint32_t> out;
+        for (std::uint32_t n : payloads) {
+            auto r = heap->allocate(n);
+            if (!r) throw std::runtime_error("setup allocation failed");
+            out.push_back(*r);
+        }
+        return out;
+    }
+    // The offsets listed on class cls, head first (bounded).
+    std::vector<std::uint32_t> list(std::uint32_t cls) const {
+        std::vector<std::uint32_t> out;
+        for (std::uint32_t b = head_of(cls); b != 0 && out.size() < 64; b = ctx().next_w(b).load(P::relaxed)) {
+            out.push_back(b);
+        }
+        return out;
+    }
+};
+
+}  // namespace amx::regress
