@@ -72,7 +72,7 @@ bool parse(int argc, char** argv, Options& o) {
             return false;
         }
     }
-    return o.alloc == "amx" || o.alloc == "boost" || o.alloc == "both";
+    return o.alloc == "amx" || o.alloc == "boost" || o.alloc == "both" || (o.child && o.alloc == "null");
 }
 
 bool wants(const Options& o, const char* a) { return o.alloc == "both" || o.alloc == a; }
@@ -128,7 +128,9 @@ int child_main(const Options& o) {
     RunConfig cfg;
     cfg.fixed_ops = o.child_ops;
     cfg.segment_bytes = o.segment_mib << 20;
-    const RunResult r = o.alloc == "boost" ? run_once<BoostBackend>(cfg) : run_once<AmxBackend>(cfg);
+    const RunResult r = o.alloc == "boost" ? run_once<BoostBackend>(cfg)
+                        : o.alloc == "null" ? run_once<NullBackend>(cfg)
+                                            : run_once<AmxBackend>(cfg);
     std::fprintf(stderr, "%s: %s\n", r.clean ? "clean" : "UNCLEAN", r.check.c_str());
     return r.clean ? 0 : 1;
 }
@@ -155,12 +157,18 @@ Machine machine() {
 void print_ir(const std::vector<IrResult>& ir, std::uint64_t seg) {
     const IrResult* a = find_ir(ir, "amx", seg);
     const IrResult* b = find_ir(ir, "boost", seg);
-    std::printf("\nInstructions per iteration (callgrind, 1 thread, %llu iterations, %llu MiB segment):\n",
+    const IrResult* h = find_ir(ir, "null", seg);
+    std::printf("\nInstructions per iteration (callgrind, 1 thread, %llu iterations, %llu MiB segment;\n"
+                "harness = the same loop on a trivial slot stack: rng, fill, check, bookkeeping):\n",
                 static_cast<unsigned long long>(a ? a->ops : b ? b->ops : 0), static_cast<unsigned long long>(seg >> 20));
-    std::printf("  amx %s   boost %s", ir_cell(a).c_str(), ir_cell(b).c_str());
+    std::printf("  amx %s   boost %s   harness %s", ir_cell(a).c_str(), ir_cell(b).c_str(), ir_cell(h).c_str());
     if (a && b && a->ok && b->ok) std::printf("   ratio boost/amx %.2fx", b->per_op() / a->per_op());
     std::printf("\n");
-    for (const auto* x : {a, b}) {
+    if (a && b && h && a->ok && b->ok && h->ok) {
+        const double ao = a->per_op() - h->per_op(), bo = b->per_op() - h->per_op();
+        std::printf("  allocator only (minus harness): amx %.0f   boost %.0f   ratio boost/amx %.2fx\n", ao, bo, bo / ao);
+    }
+    for (const auto* x : {a, b, h}) {
         if (x && !x->ok) std::printf("  %s: %s\n", x->alloc.c_str(), x->error.c_str());
     }
 }
@@ -207,6 +215,7 @@ int driver_main(const Options& o) {
             for (const char* a : {"amx", "boost"}) {
                 if (wants(o, a)) ir.push_back(callgrind(a, o.callgrind_ops, mib));
             }
+            if (mib == o.segment_mib) ir.push_back(callgrind("null", o.callgrind_ops, mib));
         }
     }
     if (!rows.empty()) print_throughput(rows, o.seconds, o.runs);
