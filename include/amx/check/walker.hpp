@@ -3,6 +3,7 @@
 // geometry's bound. On a live segment the walk is a best-effort snapshot.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "amx/core/heap.hpp"
 
@@ -10,6 +11,13 @@ namespace amx {
 
 struct BlockView {
     std::uint32_t offset, size, state;
+};
+
+// A registered participant (docs/RELIABILITY.md); `alive` is decided by the handler (pid and start
+// time), the core knows no processes.
+struct ParticipantView {
+    std::uint32_t slot = 0, pid = 0;
+    bool alive = false;
 };
 
 struct Stats {
@@ -20,6 +28,9 @@ struct Stats {
     std::uint32_t blocks = 0;
     std::uint32_t free_blocks = 0, allocated_blocks = 0, user_state_blocks = 0, transient_blocks = 0;
     bool complete = true;                // false if the walk met an implausible header
+    // Filled by the handler from the participant registry.
+    std::uint32_t live_participants = 0, dead_participants = 0;
+    std::vector<ParticipantView> participants;
 };
 
 // Calls f(BlockView) for every block, in address order; returns false if the walk stopped early.

@@ -10,10 +10,15 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
+
+#include <unistd.h>
 
 #include "amx/check/verify.hpp"
 #include "amx/check/walker.hpp"
 #include "amx/core/heap.hpp"
+#include "amx/core/recover.hpp"
 #include "amx/errc.hpp"
 #include "amx/handler/block.hpp"
 #include "amx/platform/segment.hpp"
@@ -35,6 +40,59 @@ inline constexpr Order seq_cst = StdAtomicPolicy::seq_cst;
 }  // namespace order
 
 class SharedHandler;
+
+// Whether the process a registry slot names still runs: same pid and same start time (pid reuse).
+// A zombie (killed, not yet reaped) still counts as alive.
+inline bool participant_alive(std::uint32_t pid, std::uint32_t start32) {
+    const std::uint64_t now = process_start_time(static_cast<pid_t>(pid));
+    return now != 0 && (start32 == 0 || static_cast<std::uint32_t>(now) == start32);
+}
+
+// This process's registry slot while a MatrixHandler lives. Claimed at attach; released at
+// destruction, and only by the process that claimed it (a forked child keeps its parent's slot).
+// A full registry recycles the slot of a dead participant (its blocks are then attributed to us).
+class ParticipantClaim {
+    using Ctx = ProductionHeap::Ctx;
+
+public:
+    ParticipantClaim() = default;
+    explicit ParticipantClaim(const Ctx& ctx) : ctx_(ctx) {
+        const auto pid = static_cast<std::uint32_t>(::getpid());
+        ident_ = pack_participant(pid, process_start_time(static_cast<pid_t>(pid)));
+        const Registry<Ctx> reg(ctx_);
+        slot_ = reg.claim(ident_);
+        for (std::uint32_t i = 0; slot_ == NONE && i < Ctx::Layout::REGISTRY_SLOTS; ++i) {
+            const std::uint64_t v = reg.read(i);
+            if (v != 0 && !participant_alive(participant_pid(v), participant_start(v)) && reg.take_over(i, v, ident_)) slot_ = i;
+        }
+    }
+    ParticipantClaim(ParticipantClaim&& o) noexcept
+        : ctx_(o.ctx_), slot_(std::exchange(o.slot_, NONE)), ident_(o.ident_) {}
+    ParticipantClaim& operator=(ParticipantClaim&& o) noexcept {
+        if (this != &o) {
+            release();
+            ctx_ = o.ctx_;
+            slot_ = std::exchange(o.slot_, NONE);
+            ident_ = o.ident_;
+        }
+        return *this;
+    }
+    ~ParticipantClaim() { release(); }
+    // slot + 1, or 0 when unregistered (registry full of live participants).
+    std::uint32_t id() const noexcept { return slot_ == NONE ? 0 : slot_ + 1; }
+
+private:
+    static constexpr std::uint32_t NONE = Registry<Ctx>::NONE;
+    void release() {
+        if (slot_ != NONE && participant_pid(ident_) == static_cast<std::uint32_t>(::getpid())) {
+            Registry<Ctx>(ctx_).release(slot_, ident_);
+        }
+        slot_ = NONE;
+    }
+    Ctx ctx_{};
+    std::uint32_t slot_ = NONE;
+    std::uint64_t ident_ = 0;
+};
 
 class HandlerBase {
 public:
@@ -82,7 +140,27 @@ public:
         return Block<T>{payload_offset};
     }
 
-    Stats stats() const { return amx::stats(heap_); }
+    // Block statistics plus the registered participants.
+    Stats stats() const {
+        Stats s = amx::stats(heap_);
+        const Registry<ProductionHeap::Ctx> reg(heap_.context());
+        for (std::uint32_t i = 0; i < ProductionHeap::Layout::REGISTRY_SLOTS; ++i) {
+            const std::uint64_t v = reg.read(i);
+            if (v == 0) continue;
+            const bool alive = participant_alive(participant_pid(v), participant_start(v));
+            s.participants.push_back({i, participant_pid(v), alive});
+            ++(alive ? s.live_participants : s.dead_participants);
+        }
+        return s;
+    }
+    // Rebuilds lists and bitmaps from the physical chain (docs/RELIABILITY.md). Never implicit.
+    // Safe only while every other participant is stopped or dead: refuses (contention) if another
+    // live participant is registered, unless o.force. o.dry_run only reports.
+    Result<RecoverReport> recover(const RecoverOptions& o = {}) const {
+        return Recoverer<ProductionHeap::Ctx>(heap_.context()).run(o, heap_.participant(), participant_alive);
+    }
+    // This handler's registry slot + 1 (recorded in every block it allocates), 0 if unregistered.
+    std::uint32_t participant_id() const noexcept { return heap_.participant(); }
     VerifyReport verify(VerifyMode m = VerifyMode::quiescent) const { return amx::verify(heap_, m); }
     HealReport heal() const { return heap_.heal(); }
 
@@ -130,7 +208,12 @@ public:
     const MappingPtr& mapping() const noexcept { return map_; }
 
 private:
-    using HandlerBase::HandlerBase;
+    // Attaching registers this process as a participant (released when the handler dies).
+    MatrixHandler(MappingPtr map, ProductionHeap heap)
+        : HandlerBase(std::move(map), heap), claim_(heap_.context()) {
+        heap_.set_participant(claim_.id());
+    }
+    ParticipantClaim claim_;
 };
 
 }  // namespace amx

@@ -1,0 +1,327 @@
+// Recovery after process death: the participant registry and recover().
+//
+// Registry. ControlLayout::REGISTRY holds REGISTRY_SLOTS 64-bit words, each 0 (free) or
+// pack_participant(pid, start time). A process claims a slot by CAS 0 -> identity when it attaches
+// and releases it by CAS identity -> 0 when it detaches; allocate() records slot + 1 in the block
+// header's `reserved` word (Heap::record_owner), so a live block names the process that allocated it.
+// The core knows no processes: whether an identity is alive is the caller's predicate.
+//
+// recover() rebuilds every list from the physical chain. It is explicit (allocate and free never
+// run it) and has a dry-run mode that only reports.
+//   1. Plan (read-only): walk the chain by sizes from the first block, bounded by max_blocks().
+//      Every reachable header must carry its check word and a plausible size, or nothing is
+//      written (the report names the broken invariant). The walk by sizes is consistent at every
+//      point a participant can die: a split writes M's header, then prev_phys(W), and only then
+//      shrinks B (before that store the walk skips M); a join stores prev_phys(W), then grows the
+//      survivor, then kills the absorbed header (before the size store the walk still meets it).
+//   2. Classify: FREE, ACKED and COALESCING blocks become free (an ACKED block's user gave it up;
+//      a COALESCING one was popped by a merger, a split or a heal). Live blocks (ALLOCATED, user
+//      states) are kept if their recorded participant is alive; if it is dead they are orphans,
+//      reclaimed when asked (reclaim_dead), else reported. Live blocks whose participant is unknown
+//      (0, or its slot is empty) and blocks in reserved states are reported as leaked.
+//   3. Apply: reset heals_running; merge every run of adjacent free blocks into its first block
+//      (fields first, its size last, then the absorbed headers are killed: a recover killed midway
+//      leaves a chain the next recover walks); fix every prev_phys; rebuild each list from scratch
+//      with head tag = old tag + 1 (TG1: tags keep growing); rewrite the bitmaps; clear the slots of
+//      dead participants.
+//
+// When it is safe (docs/RELIABILITY.md): only while every other participant is stopped or dead.
+// recover() refuses (Errc::contention) when another live participant is registered, unless forced.
+// A participant working concurrently could hold a popped block that recover lists, or lose a
+// block it pushes while lists are rebuilt. Dry runs are safe at any time (they only read; on a
+// live segment they report in-flight blocks as transient).
+#pragma once
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "amx/core/context.hpp"
+#include "amx/errc.hpp"
+
+namespace amx {
+
+// ---- registry -------------------------------------------------------------------------------
+
+template <class C>
+class Registry {
+    using P = typename C::Policy;
+    using L = typename C::Layout;
+
+public:
+    static constexpr std::uint32_t NONE = ~0u;
+    explicit Registry(const C& ctx) : c_(ctx) {}
+
+    // Claims the first free slot for `ident` (pack_participant); NONE if the registry is full.
+    std::uint32_t claim(std::uint64_t ident) const {
+        for (std::uint32_t i = 0; i < L::REGISTRY_SLOTS; ++i) {
+            std::uint64_t seen = 0;
+            // @RG.claim acq_rel: pairs with @RG.release (a reused slot is seen free only after its
+            // previous owner stopped using it) and @RG.scan acquire.
+            if (slot_w(i).load(P::relaxed) == 0 && slot_w(i).cas_strong(seen, ident, P::acq_rel, P::relaxed)) {
+                return i;
+            }
+            P::spin_hint();
+        }
+        return NONE;
+    }
+
+    // Takes over slot i from a participant the caller found dead (CAS, so two newcomers cannot both
+    // take it). The dead one's live blocks are then attributed to the newcomer.
+    bool take_over(std::uint32_t i, std::uint64_t dead, std::uint64_t ident) const {
+        std::uint64_t seen = dead;
+        return i < L::REGISTRY_SLOTS && slot_w(i).cas_strong(seen, ident, P::acq_rel, P::relaxed);  // @RG.claim
+    }
+
+    // Releases slot i if it still holds `ident` (a recover may have cleared it already).
+    void release(std::uint32_t i, std::uint64_t ident) const {
+        if (i >= L::REGISTRY_SLOTS) return;
+        std::uint64_t seen = ident;
+        // @RG.release release: pairs with @RG.claim / @RG.scan acquire (our last block writes
+        // happen-before a recover that sees the slot free).
+        slot_w(i).cas_strong(seen, 0, P::release, P::relaxed);
+    }
+
+    // @RG.scan acquire: pairs with @RG.claim / @RG.release.
+    std::uint64_t read(std::uint32_t i) const { return slot_w(i).load(P::acquire); }
+    void clear(std::uint32_t i) const { slot_w(i).store(0, P::release); }  // recover only
+
+private:
+    auto slot_w(std::uint32_t i) const { return c_.mem.u64(L::REGISTRY + 8 * i); }
+    const C& c_;
+};
+
+// ---- recover --------------------------------------------------------------------------------
+
+struct RecoverOptions {
+    bool dry_run = false;       // only report; write nothing
+    bool reclaim_dead = false;  // free live blocks whose participant is dead
+    bool force = false;         // run although other live participants are registered (unsafe)
+};
+
+struct RecoveredBlock {
+    std::uint32_t offset, size, state, participant;  // participant: slot + 1, 0 = unknown
+};
+
+struct RecoverReport {
+    bool dry_run = false;
+    std::uint32_t blocks_before = 0, blocks_after = 0;
+    std::uint32_t free_before = 0;       // FREE blocks found (listed or not)
+    std::uint32_t transient = 0;         // ACKED or COALESCING blocks made FREE
+    std::uint32_t merged = 0;            // free blocks absorbed into a left free neighbour
+    std::uint32_t listed = 0;            // free blocks on the rebuilt lists
+    std::uint32_t prev_fixed = 0;        // prev_phys words corrected
+    std::uint32_t heals_reset = 0;       // heals_running found raised
+    std::uint32_t transit_reset = 0;     // transit counts found raised (participants in flight)
+    std::uint32_t live_participants = 0, dead_participants = 0;
+    std::uint64_t free_bytes = 0, live_bytes = 0, orphan_bytes = 0, leaked_bytes = 0;
+    std::vector<RecoveredBlock> orphans;  // live blocks of dead participants (freed if reclaimed)
+    bool orphans_reclaimed = false;
+    std::vector<RecoveredBlock> leaked;   // live blocks nobody can be found for (kept as they are)
+    std::string to_string() const;
+};
+
+inline std::string RecoverReport::to_string() const {
+    std::string s = dry_run ? "recover (dry run): " : "recover: ";
+    s += std::to_string(blocks_before) + " blocks -> " + std::to_string(blocks_after) + "; " +
+         std::to_string(transient) + " transient freed, " + std::to_string(merged) + " merged, " +
+         std::to_string(listed) + " listed, " + std::to_string(prev_fixed) + " back-links fixed, " +
+         std::to_string(orphans.size()) + (orphans_reclaimed ? " orphans reclaimed (" : " orphans (") +
+         std::to_string(orphan_bytes) + " B), " + std::to_string(leaked.size()) + " leaked (" +
+         std::to_string(leaked_bytes) + " B); participants " + std::to_string(live_participants) +
+         " live, " + std::to_string(dead_participants) + " dead";
+    for (const auto& b : leaked) {
+        char line[128];
+        std::snprintf(line, sizeof line, "\n  leaked block at 0x%x, size %u, state %u, participant %u",
+                      b.offset, b.size, b.state, b.participant);
+        s += line;
+    }
+    return s;
+}
+
+template <class C>
+class Recoverer {
+    using P = typename C::Policy;
+    using L = typename C::Layout;
+    using Map = typename C::Map;
+    using G = typename C::Geo;
+
+public:
+    explicit Recoverer(const C& ctx) : c_(ctx) {}
+
+    // alive(pid, start32) -> bool; self = the caller's participant id (slot + 1, 0 if none).
+    template <class Alive>
+    Result<RecoverReport> run(const RecoverOptions& o, std::uint32_t self, Alive&& alive) {
+        rep_.dry_run = o.dry_run;
+        scan_registry(self, alive);
+        if (!o.dry_run && !o.force && others_alive_ > 0) {
+            Error e{Errc::contention, others_alive_, 0, "recover: other live participants are registered"};
+            return tl::unexpected(e);
+        }
+        if (auto bad = plan(o); !bad.empty()) return tl::unexpected(Error{Errc::corrupted, bad_at_, 0, bad});
+        if (o.dry_run) return std::move(rep_);
+        apply();
+        return std::move(rep_);
+    }
+
+private:
+    enum class Fate : std::uint8_t { keep, make_free };
+    struct Seen {
+        std::uint32_t offset, size, state, prev, participant;
+        Fate fate;
+    };
+
+    template <class Alive>
+    void scan_registry(std::uint32_t self, Alive& alive) {
+        const Registry<C> reg(c_);
+        dead_.assign(L::REGISTRY_SLOTS, false);
+        live_.assign(L::REGISTRY_SLOTS, false);
+        keep_slot_.assign(L::REGISTRY_SLOTS, false);
+        for (std::uint32_t i = 0; i < L::REGISTRY_SLOTS; ++i) {
+            const std::uint64_t v = reg.read(i);
+            if (v == 0) continue;
+            if (alive(participant_pid(v), participant_start(v))) {
+                live_[i] = true;
+                ++rep_.live_participants;
+                if (i + 1 != self) ++others_alive_;
+            } else {
+                dead_[i] = true;
+                ++rep_.dead_participants;
+            }
+        }
+    }
+
+    // The walk and the classification; returns a non-empty message if the chain is broken.
+    std::string plan(const RecoverOptions& o) {
+        std::uint32_t b = c_.first;
+        for (std::uint32_t i = 0; b < c_.end; ++i) {
+            bad_at_ = b;
+            if (i > c_.max_blocks()) return "CH1: chain longer than the segment can hold";
+            if (c_.check_w(b).load(P::relaxed) != c_.expected_check(b)) return "HD1: header check word missing";
+            const std::uint32_t size = c_.size_w(b).load(P::relaxed);
+            if (!c_.plausible_size(b, size)) return "SZ1: bad block size";
+            seen_.push_back(classify(b, size, o));
+            b += size;
+        }
+        bad_at_ = b;
+        if (b != c_.end) return "CH1: chain does not end at the segment's end";
+        rep_.blocks_before = static_cast<std::uint32_t>(seen_.size());
+        return {};
+    }
+
+    Seen classify(std::uint32_t b, std::uint32_t size, const RecoverOptions& o) {
+        const std::uint32_t state = c_.state_w(b).load(P::relaxed);
+        const std::uint32_t who = c_.word(b, hdr::RESERVED).load(P::relaxed);
+        Seen s{b, size, state, c_.prev_w(b).load(P::relaxed), who, Fate::make_free};
+        if (state == STATE_FREE) { ++rep_.free_before; return s; }
+        if (state == STATE_ACKED || state == STATE_COALESCING) { ++rep_.transient; return s; }
+        const RecoveredBlock rb{b, size, state, who};
+        const bool known = who >= 1 && who <= L::REGISTRY_SLOTS;
+        if (is_live_state(state) && known && live_[who - 1]) {
+            rep_.live_bytes += size;
+        } else if (is_live_state(state) && known && dead_[who - 1]) {
+            rep_.orphans.push_back(rb);
+            rep_.orphan_bytes += size;
+            rep_.orphans_reclaimed = o.reclaim_dead;
+            if (o.reclaim_dead) return s;
+            keep_slot_[who - 1] = true;  // its blocks stay attributed for a later reclaim
+        } else {
+            rep_.leaked.push_back(rb);  // unknown participant, or a reserved state (4..48)
+            rep_.leaked_bytes += size;
+        }
+        s.fate = Fate::keep;
+        return s;
+    }
+
+    void apply() {
+        rep_.heals_reset = c_.seg_w(seg::HEALS_RUNNING).load(P::relaxed);
+        c_.seg_w(seg::HEALS_RUNNING).store(0, P::release);  // @RC.heals: the dead heal's raise
+        reset_transit();
+        std::vector<std::uint32_t> heads(Map::CLASS_COUNT, 0);
+        std::uint32_t prev = 0;
+        for (std::size_t i = 0; i < seen_.size();) {
+            const Seen& s = seen_[i];
+            if (s.prev != prev) { c_.prev_w(s.offset).store(prev, P::relaxed); ++rep_.prev_fixed; }
+            if (s.fate == Fate::keep) { prev = s.offset; ++i; continue; }
+            std::size_t j = i + 1;
+            std::uint32_t run = s.size;
+            while (j < seen_.size() && seen_[j].fate == Fate::make_free) run += seen_[j++].size;
+            make_free_block(s.offset, run, prev, i, j);
+            const std::uint32_t cls = Map::insert(run);
+            c_.hint_w(s.offset).store(cls, P::relaxed);
+            c_.next_w(s.offset).store(heads[cls], P::relaxed);
+            heads[cls] = s.offset;
+            ++rep_.listed;
+            rep_.free_bytes += run;
+            prev = s.offset;
+            i = j;
+        }
+        rep_.blocks_after = rep_.blocks_before - rep_.merged;
+        publish_lists(heads);
+        clear_dead_slots();
+    }
+
+    // Transit counters (core/transit.hpp, when the layout has them): a dead participant's count
+    // stays raised; with every other participant stopped, every count is stale.
+    void reset_transit() {
+        if constexpr (requires { L::TRANSIT_SHARDS; }) {
+            for (std::uint32_t s = 0; s < L::TRANSIT_SHARDS; ++s) {
+                auto w = c_.mem.u32(L::TRANSIT + 64 * s);
+                rep_.transit_reset += w.load(P::relaxed);
+                w.store(0, P::release);  // @RC.transit release: pairs with @TR.total acquire
+            }
+        }
+    }
+
+    // Blocks seen_[i..j) become one FREE block at seen_[i].offset of `run` bytes.
+    void make_free_block(std::uint32_t b, std::uint32_t run, std::uint32_t prev, std::size_t i, std::size_t j) {
+        c_.state_w(b).store(STATE_FREE, P::relaxed);
+        c_.owner_w(b).store(0, P::relaxed);
+        c_.word(b, hdr::RESERVED).store(0, P::relaxed);
+        c_.prev_w(b).store(prev, P::relaxed);
+        if (j < seen_.size()) {
+            const std::uint32_t w = seen_[j].offset;  // the next kept block: its left neighbour is b
+            if (seen_[j].prev != b) { c_.prev_w(w).store(b, P::relaxed); ++rep_.prev_fixed; }
+            seen_[j].prev = b;
+        }
+        c_.size_w(b).store(run, P::relaxed);  // from here on the walk skips the absorbed blocks
+        for (std::size_t k = i + 1; k < j; ++k) {
+            c_.kill_header(seen_[k].offset);
+            ++rep_.merged;
+        }
+    }
+
+    // Fresh lists: every head gets its rebuilt chain and the old tag + 1; bitmaps follow the lists.
+    void publish_lists(const std::vector<std::uint32_t>& heads) const {
+        std::vector<std::uint32_t> sl(G::FL_COUNT, 0);
+        std::uint32_t fl = 0;
+        for (std::uint32_t cls = 0; cls < Map::CLASS_COUNT; ++cls) {
+            const Head old = unpack_head(c_.head_w(cls).load(P::relaxed));
+            // @RC.head release: pairs with @FL.pop.head acquire (the rebuilt chain is visible to
+            // whoever pops after recover).
+            c_.head_w(cls).store(pack_head({heads[cls], next_tag<G>(old.tag)}), P::release);
+            if (heads[cls] != 0) {
+                sl[cls / Map::SL_COUNT] |= 1u << (cls % Map::SL_COUNT);
+                fl |= 1u << (cls / Map::SL_COUNT);
+            }
+        }
+        for (std::uint32_t f = 0; f < G::FL_COUNT; ++f) c_.sl_w(f).store(sl[f], P::release);  // @RC.bits
+        c_.fl_w().store(fl, P::release);  // @RC.bits release: pairs with the searchers' next pop
+    }
+
+    void clear_dead_slots() const {
+        const Registry<C> reg(c_);
+        for (std::uint32_t i = 0; i < L::REGISTRY_SLOTS; ++i) {
+            if (dead_[i] && !keep_slot_[i]) reg.clear(i);
+        }
+    }
+
+    const C& c_;
+    RecoverReport rep_;
+    std::vector<Seen> seen_;
+    std::vector<bool> dead_, live_, keep_slot_;
+    std::uint32_t others_alive_ = 0;
+    std::uint32_t bad_at_ = 0;
+};
+
+}  // namespace amx

@@ -1,0 +1,135 @@
+// CrashPolicy: the production policy over the same real bytes, with a crash point before every
+// atomic access. Armed with a trigger, it ends the process with _exit(CRASH_EXIT) at the k-th access
+// of a chosen kind, optionally only at one call site of the core (the std::source_location the
+// policy's word operations receive). Disarmed, it counts accesses per call site, so a sweep can
+// enumerate every crash point a scenario passes through.
+//
+// The kill happens *before* the access: a crash at a CAS means the CAS never ran; a crash at the
+// next access means it did. Together they cover both sides of every atomic step.
+#pragma once
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <source_location>
+#include <string>
+#include <utility>
+
+#include "amx/policy/concept.hpp"
+#include "amx/policy/std_policy.hpp"
+
+namespace amx::chaos {
+
+inline constexpr int CRASH_EXIT = 86;
+
+enum class Kind : unsigned { load = 1, store = 2, cas = 4, rmw = 8 };
+inline constexpr unsigned ANY_WRITE = 2 | 4 | 8;  // stores, CASes and RMWs
+inline constexpr unsigned ANY = 1 | 2 | 4 | 8;
+
+inline const char* kind_name(Kind k) {
+    switch (k) {
+        case Kind::load: return "load";
+        case Kind::store: return "store";
+        case Kind::cas: return "cas";
+        case Kind::rmw: return "rmw";
+    }
+    return "?";
+}
+
+// A call site: file (short) and line.
+struct Site {
+    std::string file;
+    unsigned line = 0;
+    Kind kind = Kind::load;
+    auto operator<=>(const Site&) const = default;
+};
+
+struct Trigger {
+    unsigned kinds = 0;        // mask of Kind; 0 = disarmed
+    std::uint64_t k = 0;       // crash at the k-th matching access (1-based)
+    const char* file = nullptr;  // if set, only accesses from this file and line match
+    unsigned line = 0;
+};
+
+// Process-global crash state (each sweep child has its own copy after fork).
+struct CrashState {
+    Trigger trigger;
+    std::uint64_t seen = 0;
+    bool counting = false;
+    std::map<Site, std::uint64_t> hits;  // filled while counting
+};
+inline CrashState& crash_state() {
+    static CrashState s;
+    return s;
+}
+
+inline const char* short_file(const char* f) {
+    const char* s = std::strstr(f, "include/amx/");
+    return s ? s + 12 : f;
+}
+
+inline void crash_point(Kind kind, const std::source_location& at) {
+    CrashState& st = crash_state();
+    if (st.counting) ++st.hits[Site{short_file(at.file_name()), at.line(), kind}];
+    const Trigger& t = st.trigger;
+    if ((t.kinds & static_cast<unsigned>(kind)) == 0) return;
+    if (t.file != nullptr && (at.line() != t.line || std::strcmp(short_file(at.file_name()), t.file) != 0)) return;
+    if (++st.seen == t.k) ::_exit(CRASH_EXIT);
+}
+
+struct CrashPolicy {
+    using order = StdAtomicPolicy::order;
+    static constexpr order relaxed = StdAtomicPolicy::relaxed;
+    static constexpr order acquire = StdAtomicPolicy::acquire;
+    static constexpr order release = StdAtomicPolicy::release;
+    static constexpr order acq_rel = StdAtomicPolicy::acq_rel;
+    static constexpr order seq_cst = StdAtomicPolicy::seq_cst;
+    using site = std::source_location;
+
+    template <class T>
+    class Word {
+    public:
+        explicit Word(StdAtomicPolicy::Word<T> w) noexcept : w_(w) {}
+        T load(order o, site s = site::current()) const noexcept { crash_point(Kind::load, s); return w_.load(o); }
+        void store(T v, order o, site s = site::current()) const noexcept { crash_point(Kind::store, s); w_.store(v, o); }
+        T exchange(T v, order o, site s = site::current()) const noexcept { crash_point(Kind::rmw, s); return w_.exchange(v, o); }
+        bool cas_strong(T& e, T d, order a, order f, site s = site::current()) const noexcept {
+            crash_point(Kind::cas, s);
+            return w_.cas_strong(e, d, a, f);
+        }
+        bool cas_weak(T& e, T d, order a, order f, site s = site::current()) const noexcept {
+            crash_point(Kind::cas, s);
+            return w_.cas_weak(e, d, a, f);
+        }
+        T fetch_or(T v, order o, site s = site::current()) const noexcept { crash_point(Kind::rmw, s); return w_.fetch_or(v, o); }
+        T fetch_and(T v, order o, site s = site::current()) const noexcept { crash_point(Kind::rmw, s); return w_.fetch_and(v, o); }
+
+    private:
+        StdAtomicPolicy::Word<T> w_;
+    };
+
+    // The production view of the same bytes; only the word handles differ.
+    class Memory {
+    public:
+        Memory() = default;
+        Memory(std::byte* base, std::uint64_t capacity) noexcept : m_(base, capacity) {}
+        Word<std::uint32_t> u32(std::uint32_t off) const noexcept { return Word<std::uint32_t>(m_.u32(off)); }
+        Word<std::uint64_t> u64(std::uint32_t off) const noexcept { return Word<std::uint64_t>(m_.u64(off)); }
+        std::byte* base() const noexcept { return m_.base(); }
+        std::uint64_t capacity() const noexcept { return m_.capacity(); }
+
+    private:
+        StdAtomicPolicy::Memory m_;
+    };
+
+    template <class T>
+    using cell = StdAtomicPolicy::cell<T>;
+
+    static void spin_hint() noexcept { StdAtomicPolicy::spin_hint(); }
+    static void fence(order o) noexcept { StdAtomicPolicy::fence(o); }
+};
+
+static_assert(AtomicPolicy<CrashPolicy>);
+
+}  // namespace amx::chaos
