@@ -16,6 +16,7 @@
 //   FL6 every FREE block is listed
 //   BM1 a non-empty list has its sl bit set; BM2 a non-zero sl word has its fl bit set
 //   HL1 no heal is running
+//   TR1 every transit counter is 0 (no operation in progress)
 //   CO1 (strict mode: after heal) no two adjacent FREE blocks
 #pragma once
 #include <cstdint>
@@ -75,6 +76,9 @@ public:
             if (st.state == STATE_FREE && st.listed == 0) add("FL6", b, 0, "FREE block on no list");
         }
         if (c_.seg_w(seg::HEALS_RUNNING).load(P::relaxed) != 0) add("HL1", 0, 0, "heal still running");
+        for (std::uint32_t s = 0; s < C::Layout::TRANSIT_SHARDS; ++s) {
+            if (const auto n = c_.transit_w(s).load(P::relaxed); n != 0) add("TR1", s, n, "transit counter raised at quiescence");
+        }
         return std::move(rep_);
     }
 

@@ -45,18 +45,28 @@ public:
         return static_cast<std::uint32_t>(need);
     }
 
-    // One attempt: good fit from the search class up, then the insert class.
-    FitResult try_fit(std::uint32_t need) const {
+    // One attempt: good fit from the search class up, then the insert class. Blocks popped that do
+    // not fit are left on `held` (owned, linked through next_free); the caller releases them.
+    // `exhaustive` visits every class head from the search class up instead of following the
+    // bitmaps (whose bits may lag a push): the out-of-memory decision uses it.
+    FitResult try_fit(std::uint32_t need, std::uint32_t& held, bool exhaustive = false) const {
         bool interfered = false;
-        std::uint32_t held = 0;  // private stack (through next_free) of popped blocks too small
-        FitResult r = search_up(Map::search(need), need, interfered, held);
+        FitResult r = search_up(Map::search(need), need, interfered, held, exhaustive);
         if (r.status == FitStatus::none) {
             const std::uint32_t own = Map::insert(need);
             if (own < Map::search(need)) r = scan_class(own, need, interfered, held);
         }
-        release_held(held);
         if (r.status == FitStatus::none && interfered) r.status = FitStatus::interfered;
         return r;
+    }
+
+    // Pushes every held block back on the list of its size.
+    void release_held(std::uint32_t held) const {
+        for (std::uint32_t i = 0; held != 0 && i < c_.max_blocks(); ++i) {
+            const std::uint32_t next = c_.next_w(held).load(P::relaxed);
+            lists_.push(Map::insert(c_.size_w(held).load(P::relaxed)), held);
+            held = next;
+        }
     }
 
     // Splits the tail off b (owned) if it is big enough, and publishes b as ALLOCATED.
@@ -70,17 +80,19 @@ public:
 
 private:
     FitResult search_up(std::uint32_t cls, std::uint32_t need, bool& interfered,
-                        std::uint32_t& held) const {
+                        std::uint32_t& held, bool exhaustive) const {
         const auto& bits = lists_.bitmaps();
-        for (std::uint32_t step = 0; step < 2 * Map::CLASS_COUNT; ++step) {
-            cls = bits.find_from(cls);
-            if (cls == Bitmaps<C>::NONE) return {FitStatus::none, 0};
+        for (std::uint32_t step = 0; step < 2 * Map::CLASS_COUNT + c_.max_blocks(); ++step) {
+            if (!exhaustive) cls = bits.find_from(cls);
+            if (cls == Bitmaps<C>::NONE || cls >= Map::CLASS_COUNT) return {FitStatus::none, 0};
             const PopResult p = lists_.pop(cls);
             if (p.status == PopStatus::corrupt) return {FitStatus::corrupt, p.block};
             if (p.status == PopStatus::contended) { interfered = true; continue; }
             if (p.status == PopStatus::empty) {
-                interfered = true;  // marked but empty: stale bit, or a heal holds the list
-                bits.mark_maybe_empty(cls);
+                if (!exhaustive) {
+                    interfered = true;  // marked but empty: stale bit, or a heal holds the list
+                    bits.mark_maybe_empty(cls);
+                }
                 ++cls;
                 continue;
             }
@@ -107,14 +119,6 @@ private:
     void hold(std::uint32_t b, std::uint32_t& held) const {
         c_.next_w(b).store(held, P::relaxed);
         held = b;
-    }
-
-    void release_held(std::uint32_t held) const {
-        for (std::uint32_t i = 0; held != 0 && i < c_.max_blocks(); ++i) {
-            const std::uint32_t next = c_.next_w(held).load(P::relaxed);
-            lists_.push(Map::insert(c_.size_w(held).load(P::relaxed)), held);
-            held = next;
-        }
     }
 
     void split(std::uint32_t b, std::uint32_t size, std::uint32_t need) const {

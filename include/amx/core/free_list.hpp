@@ -107,8 +107,10 @@ private:
                 P::spin_hint();
                 continue;  // the value was garbage because the block moved on: retry
             }
-            // @FL.pop.cas acquire: same pairing as @FL.pop.head, for the value the CAS confirms.
-            if (head.cas_weak(seen, pack_head({next, next_tag<G>(h.tag)}), P::acquire, P::relaxed)) {
+            // @FL.pop.cas acq_rel: acquire, same pairing as @FL.pop.head, for the value the CAS
+            // confirms; release publishes our raised transit counter (@TR.enter) to whoever sees
+            // the list without this block (@TR.digest).
+            if (head.cas_weak(seen, pack_head({next, next_tag<G>(h.tag)}), P::acq_rel, P::relaxed)) {
                 return {PopStatus::got, h.offset};
             }
             P::spin_hint();

@@ -10,6 +10,7 @@
 #include "amx/core/context.hpp"
 #include "amx/core/free_list.hpp"
 #include "amx/core/heal.hpp"
+#include "amx/core/transit.hpp"
 #include "amx/errc.hpp"
 
 namespace amx {
@@ -27,7 +28,8 @@ public:
     using Layout = ControlLayout<G>;
     using Map = SizeClasses<G>;
     using Memory = typename P::Memory;
-    static constexpr int MAX_ALLOC_ATTEMPTS = 32;
+    static constexpr int MAX_ALLOC_ATTEMPTS = 64;
+    static constexpr int YIELD_AFTER = 10;
     static constexpr int MAX_CLAIM_TRIES = 64;
 
     // Writes layout v1 into mem (the caller owns it exclusively) and publishes READY last.
@@ -80,9 +82,17 @@ private:
 
     explicit Heap(const Ctx& c) : ctx_(c) {}
     Result<std::uint32_t> claim_for_free(std::uint32_t h) const;
-    bool settled() const;
-    // Exponential backoff between attempts, capped at the settle window.
+    bool decisive_miss(const Protocols& p, Transit<Ctx>& t, std::uint32_t need, FitResult& out) const;
+    // Backoff between attempts: exponential spinning, then, for the later attempts, giving the CPU
+    // away if the policy can (P::yield_thread, optional): a participant preempted while holding
+    // the block we need can only finish if it runs. Bounded: MAX_ALLOC_ATTEMPTS in all.
     static void backoff(int attempt) {
+        if (attempt >= YIELD_AFTER) {
+            if constexpr (requires { P::yield_thread(); }) {
+                P::yield_thread();
+                return;
+            }
+        }
         const std::uint32_t spins = attempt >= 16 ? G::SETTLE_SPINS : (1u << attempt);
         for (std::uint32_t i = 0; i < spins && i < G::SETTLE_SPINS; ++i) P::spin_hint();
     }
@@ -195,27 +205,39 @@ Result<Heap<P, G>> Heap<P, G>::attach(const Memory& mem) {
 // ---- allocate / free -------------------------------------------------------------------------
 
 // A digest of every head word: any push, pop or detach changes it (the tags count every CAS).
+// @TR.digest acquire: pairs with @FL.pop.cas / @FL.push.cas (seeing a list change, we see the
+// changer's raised transit counter).
 template <AtomicPolicy P, Geometry G>
 std::uint64_t Heap<P, G>::heads_fingerprint() const {
     std::uint64_t x = 0;
     for (std::uint32_t c = 0; c < Map::CLASS_COUNT; ++c) {
-        x = fnv1a(x, ctx_.head_w(c).load(P::relaxed));
+        x = fnv1a(x, ctx_.head_w(c).load(P::acquire));
     }
     return x;
 }
 
-// Evidence that an empty search was not an artefact of other participants: no heal is running and
-// no list changed during a settle window. A block popped by someone else is invisible until they
-// push it back; if they were active, the heads move within the window and we retry instead of
-// reporting out_of_memory (U15). A participant stopped while holding the only fitting block can still
-// make us report out_of_memory (docs/PROTOCOL.md, "Out of memory").
+// The out-of-memory decision (U15). One exhaustive attempt (every class head from the search class
+// up, no bitmaps), bracketed by two readings of the heads digest and of the transit total, taken
+// while we still hold the blocks we popped that did not fit. It is a real miss only if nobody else
+// was in transit (the total is our own 1) at either reading, no heal ran, and no head of a class that
+// could hold the request changed. Then at the moment of the second reading no free block fits.
+//   - A block popped by someone before our first reading: their transit count is in the total.
+//   - A pop after it, during our scan: their count is raised before their pop (@TR.enter is
+//     published by @FL.pop.cas); if it is lowered again before our second reading, everything they
+//     published is visible to that reading (@TR.total pairs with @TR.leave), so the digest changed or
+//     the block is smaller than the request.
 template <AtomicPolicy P, Geometry G>
-bool Heap<P, G>::settled() const {
+bool Heap<P, G>::decisive_miss(const Protocols& p, Transit<Ctx>& t, std::uint32_t need, FitResult& out) const {
     // @AL.heal_check acquire: pairs with @HL.count.
-    if (ctx_.seg_w(seg::HEALS_RUNNING).load(P::acquire) != 0) return false;
-    const std::uint64_t before = heads_fingerprint();
-    for (std::uint32_t i = 0; i < G::SETTLE_SPINS; ++i) P::spin_hint();
-    return heads_fingerprint() == before && ctx_.seg_w(seg::HEALS_RUNNING).load(P::acquire) == 0;
+    auto heals = [&] { return ctx_.seg_w(seg::HEALS_RUNNING).load(P::acquire); };
+    const std::uint64_t d0 = heads_fingerprint();
+    const std::uint32_t t0 = t.total(), h0 = heals();
+    std::uint32_t held = 0;
+    out = p.alloc.try_fit(need, held, /*exhaustive=*/true);
+    const std::uint32_t t1 = t.total(), h1 = heals();
+    const bool same = heads_fingerprint() == d0;
+    p.alloc.release_held(held);
+    return out.status == FitStatus::none && t0 == t.own() && t1 == t.own() && h0 == 0 && h1 == 0 && same;
 }
 
 template <AtomicPolicy P, Geometry G>
@@ -223,29 +245,35 @@ Result<std::uint32_t> Heap<P, G>::allocate(std::uint64_t n) const {
     const Protocols p(ctx_);
     const std::uint32_t need = p.alloc.block_size_for(n);
     if (need == 0) return fail(Errc::invalid_size, n, ctx_.end - ctx_.first - BLOCK_HEADER_SIZE);
+    Transit<Ctx> transit(ctx_);
+    transit.enter();
+    auto take = [&](std::uint32_t b) {
+        record_owner(b);
+        p.alloc.finish(b, need);
+        return b;
+    };
     bool healed = false;
     for (int attempt = 0; attempt < MAX_ALLOC_ATTEMPTS; ++attempt) {
-        const FitResult r = p.alloc.try_fit(need);
-        if (r.status == FitStatus::got) {
-            record_owner(r.block);
-            p.alloc.finish(r.block, need);
-            return r.block;
-        }
+        std::uint32_t held = 0;
+        const FitResult r = p.alloc.try_fit(need, held);
+        p.alloc.release_held(held);
+        if (r.status == FitStatus::got) return take(r.block);
         if (r.status == FitStatus::corrupt) return fail(Errc::corrupted, r.block);
-        backoff(attempt);
-        if (!healed) {
-            p.heal.run();  // automatic heal before out_of_memory (U14)
+        // Heal after a clean miss (fragments may add up to a fit, U14), or once retries have
+        // gone on for half the budget; not after every interfered attempt: a heal empties every
+        // list for a moment, which is what the other participants are retrying against.
+        if (!healed && (r.status == FitStatus::none || attempt >= MAX_ALLOC_ATTEMPTS / 2)) {
+            p.heal.run();
             healed = true;
-        } else if (settled()) {
-            // Nothing moved while we watched: one more attempt decides.
-            const FitResult last = p.alloc.try_fit(need);
-            if (last.status == FitStatus::got) {
-                record_owner(last.block);
-                p.alloc.finish(last.block, need);
-                return last.block;
-            }
-            if (last.status == FitStatus::none) return fail(Errc::out_of_memory, need);
+            continue;
         }
+        if (healed && r.status == FitStatus::none) {
+            FitResult last{};
+            if (decisive_miss(p, transit, need, last)) return fail(Errc::out_of_memory, need);
+            if (last.status == FitStatus::got) return take(last.block);
+            if (last.status == FitStatus::corrupt) return fail(Errc::corrupted, last.block);
+        }
+        backoff(attempt);
     }
     return fail(Errc::contention, need);
 }
@@ -280,6 +308,8 @@ Result<void> Heap<P, G>::free(std::uint32_t h) const {
     auto claimed = claim_for_free(h);
     if (!claimed) return tl::unexpected(claimed.error());
     const Protocols p(ctx_);
+    Transit<Ctx> transit(ctx_);
+    transit.enter();  // coalescing pops neighbours: they are in transit until the survivor is pushed
     const std::uint32_t survivor = p.co.coalesce(h);
     if (!p.co.publish_free(survivor)) return fail(Errc::contention, survivor);
     return {};

@@ -16,7 +16,7 @@ struct DefaultGeometry {
     static constexpr std::uint32_t FL_COUNT = 26;   // first levels: enough for sizes < 2^32
     static constexpr std::uint32_t TAG_BITS = 32;   // ABA tag width of a free-list head
     static constexpr std::uint32_t MIN_PAYLOAD = 16;
-    // Spin hints an allocator waits, watching the heads, before it may call the heap full.
+    // Cap of the spin-hint backoff between allocation attempts.
     static constexpr std::uint32_t SETTLE_SPINS = 512;
 };
 

@@ -83,7 +83,12 @@ struct ControlLayout {
     static constexpr std::uint32_t REGISTRY = align_up(END, 64);
     static constexpr std::uint32_t REGISTRY_SLOTS = registry_slots<G>();
     static constexpr std::uint32_t REGISTRY_END = REGISTRY + 8 * REGISTRY_SLOTS;
-    static constexpr std::uint32_t FIRST_BLOCK = align_up(REGISTRY_END, ALIGN);
+    // Transit counters (docs/PROTOCOL.md §6): one u32 per 64-byte line, chosen by thread. Raised
+    // by an operation before it pops anything, lowered after it has published everything.
+    static constexpr std::uint32_t TRANSIT = align_up(REGISTRY_END, 64);
+    static constexpr std::uint32_t TRANSIT_SHARDS = CLASS_COUNT >= 16 ? 16 : 1;
+    static constexpr std::uint32_t TRANSIT_END = TRANSIT + 64 * TRANSIT_SHARDS;
+    static constexpr std::uint32_t FIRST_BLOCK = align_up(TRANSIT_END, ALIGN);
     static constexpr std::uint32_t MIN_BLOCK = align_up(BLOCK_HEADER_SIZE + G::MIN_PAYLOAD, ALIGN);
     // The smallest segment that holds one minimal block.
     static constexpr std::uint32_t MIN_CAPACITY = FIRST_BLOCK + MIN_BLOCK;
@@ -113,7 +118,8 @@ constexpr std::uint64_t layout_fingerprint() noexcept {
                             std::uint64_t{G::SL_LOG2}, std::uint64_t{G::FL_COUNT},
                             std::uint64_t{G::TAG_BITS}, std::uint64_t{G::MIN_PAYLOAD},
                             std::uint64_t{C::HEADS}, std::uint64_t{C::FIRST_BLOCK},
-                            std::uint64_t{C::REGISTRY}, std::uint64_t{C::REGISTRY_SLOTS}}) {
+                            std::uint64_t{C::REGISTRY}, std::uint64_t{C::REGISTRY_SLOTS},
+                            std::uint64_t{C::TRANSIT}, std::uint64_t{C::TRANSIT_SHARDS}}) {
         h = fnv1a(h, v);
     }
     return h;

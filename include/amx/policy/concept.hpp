@@ -16,13 +16,25 @@
 //               rl::atomic<uint64_t> for the 64-bit control words; payload fill patterns go through
 //               the same u32 words, so a stray CAS on a stale header shows up as a broken pattern.
 //   instrumented (fuzz): real bytes; every access first calls a scheduler hook.
-// Word operations take a std::source_location defaulted at the call site, so a policy can name the
-// core's line in its reports; production ignores it.
+// Word operations take an amx::Site defaulted at the call site (Site::current()), so a policy can
+// name the core's line in its reports; production ignores it. (Not std::source_location: clang 14
+// with libstdc++ 12 does not provide it; the builtins below work with both compilers.)
 #pragma once
 #include <concepts>
 #include <cstdint>
 
 namespace amx {
+
+// The call site of a word operation, captured by default arguments at the caller's line.
+struct Site {
+    const char* file;
+    const char* function;
+    unsigned line;
+    static constexpr Site current(const char* file = __builtin_FILE(), const char* function = __builtin_FUNCTION(),
+                                  unsigned line = __builtin_LINE()) noexcept {
+        return Site{file, function, line};
+    }
+};
 
 template <class W, class T, class O>
 concept AtomicWord = requires(W w, T v, T& expected, O o) {

@@ -3,7 +3,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <source_location>
+#include <thread>
 
 #include "amx/policy/concept.hpp"
 
@@ -16,7 +16,7 @@ struct StdAtomicPolicy {
     static constexpr order release = std::memory_order_release;
     static constexpr order acq_rel = std::memory_order_acq_rel;
     static constexpr order seq_cst = std::memory_order_seq_cst;
-    using site = std::source_location;
+    using site = Site;
 
     // Shared-memory atomics must never fall back to a process-local lock.
     static_assert(std::atomic_ref<std::uint32_t>::is_always_lock_free);
@@ -77,6 +77,8 @@ struct StdAtomicPolicy {
 #endif
     }
     static void fence(order o) noexcept { std::atomic_thread_fence(o); }
+    // Optional hook: give the CPU away (late allocation retries; see Heap::backoff).
+    static void yield_thread() noexcept { std::this_thread::yield(); }
 };
 
 static_assert(AtomicPolicy<StdAtomicPolicy>);
