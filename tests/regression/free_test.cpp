@@ -4,6 +4,7 @@
 // U27). verify() is the oracle, plus each defect's own post-condition.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <thread>
@@ -26,23 +27,25 @@ bool has(const VerifyReport& r, const char* id) {
     return false;
 }
 
-// U4: coalescing popped the bucket head instead of the neighbour it merged. A and C (same class) are
-// free, then B between them is freed: whichever of A and C is not the head must stay listed, and no
-// block may be listed twice or lost.
+// U4: coalescing popped the bucket head instead of the neighbour it merged. Free blocks of one class
+// are freed first, then B: B may merge only with its own neighbours, never with whatever block heads
+// their list (D, far away, freed last). Afterwards no block is lost or listed twice.
 TEST(Regression, U4_MergeTakesTheNeighbourNotTheBucketHead) {
-    for (bool c_first : {true, false}) {
+    // Blocks: g0 A B C g1 D g2, all in one class; each case frees `first` in order, then B.
+    const std::vector<std::vector<int>> cases = {{3, 1}, {1, 3}, {3, 5}, {1, 5}, {3, 1, 5}};
+    for (const auto& first : cases) {
         TestHeap<> h(1 << 16);
-        std::uint32_t blk[5];
-        for (auto& b : blk) b = *h->allocate(16);  // g0 A B C g1
-        const std::uint32_t a = blk[1], b = blk[2], c = blk[3];
-        ASSERT_TRUE(h->free(c_first ? c : a));
-        ASSERT_TRUE(h->free(c_first ? a : c));
-        ASSERT_TRUE(h->free(b));
+        std::uint32_t blk[7];
+        for (auto& b : blk) b = *h->allocate(16);
+        for (int i : first) ASSERT_TRUE(h->free(blk[i]));
+        ASSERT_TRUE(h->free(blk[2]));
         auto r = h.verify();
-        EXPECT_TRUE(r.ok()) << c_first << ": " << r.to_string();
-        EXPECT_EQ(r.free_bytes, h.data_bytes() - 2 * 48u);
-        ASSERT_TRUE(h->free(blk[0]));
-        ASSERT_TRUE(h->free(blk[4]));
+        EXPECT_TRUE(r.ok()) << "case " << first.size() << "/" << first[1] << ": " << r.to_string();
+        EXPECT_EQ(r.free_bytes, h.data_bytes() - (6 - first.size()) * 48u);
+        for (int i : {0, 1, 3, 4, 5, 6}) {
+            if (std::find(first.begin(), first.end(), i) != first.end()) continue;
+            ASSERT_TRUE(h->free(blk[i]));
+        }
         h->heal();
         r = h.verify(VerifyMode::after_heal);
         EXPECT_TRUE(r.ok()) << r.to_string();

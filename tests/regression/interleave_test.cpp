@@ -24,7 +24,7 @@ struct Disarm {
 // U8: ABA on the head CAS. T1's pop reads head X and next(X) = Y; T2 pops X, pops Y, pushes X; T1's
 // CAS must fail (the tag moved) and its retry pops X again with Z as the new head. With a 32-bit
 // (untagged) head the CAS succeeds and installs Y, which T2 owns, as the head.
-// Concurrent form: Scenario.AllocAlloc and the stress test; model: aba_three_threads (model/).
+// Concurrent form: scenario AbaThreeThreads (tests/scenarios/lists.hpp; model: aba_three_threads).
 TEST(Regression, U8_AbaOnTheHeadCasIsCaughtByTheTag) {
     Disarm d;
     TH h(1 << 16);
@@ -57,7 +57,7 @@ TEST(Regression, U8_AbaOnTheHeadCasIsCaughtByTheTag) {
 // U9: a bitmap bit cleared while a concurrent push makes the class non-empty. T1 popped the last
 // block of the class (its bit stays set), searches again, finds the list empty and clears the bit;
 // just before its clear, T2 frees a block into that class. The bit must end up set (BM1).
-// Concurrent form: Scenario.AllocAlloc / FreeFreeAdjacent exercise the same bitmap words.
+// Concurrent form: scenario BitmapClearVsPush (tests/scenarios/lists.hpp; model: bitmap_clear_vs_push).
 TEST(Regression, U9_BitClearRacingAPushIsReSet) {
     Disarm d;
     TH h(1 << 16);
@@ -80,7 +80,8 @@ TEST(Regression, U9_BitClearRacingAPushIsReSet) {
 // U10: a popped block stays FREE until its allocator finishes; the original's ripple claimed it by
 // its state. T1's allocate pops X; before it marks X ALLOCATED, T2 frees X's left and right
 // neighbours. Neither may merge X (it is on no list, so nobody can pop it from them).
-// Concurrent form: Scenario.AllocVsFreeNeighbour.
+// Concurrent form: scenarios AllocVsFreeNeighbour, AllocSplitVsFreeRight (model: alloc_vs_free_neighbour,
+// alloc_split_vs_free_right).
 TEST(Regression, U10_PoppedBlockIsNotClaimedByANeighboursMerge) {
     Disarm d;
     TH h(1 << 16);
@@ -107,7 +108,7 @@ TEST(Regression, U10_PoppedBlockIsNotClaimedByANeighboursMerge) {
 // U11: the original's ripple claimed an ACKED block whose own free was still running. T1 frees P
 // and has just moved it to ACKED; T2 frees P's right neighbour R, whose left merge must not take P.
 // T1 then absorbs R, and the result is one free block P+R, listed once.
-// Concurrent form: Scenario.FreeFreeAdjacent.
+// Concurrent form: scenario FreeFreeAdjacent (model: free_free_adjacent).
 TEST(Regression, U11_AckedBlockIsNotClaimedByARightNeighboursMerge) {
     Disarm d;
     TH h(1 << 16);
@@ -131,7 +132,7 @@ TEST(Regression, U11_AckedBlockIsNotClaimedByARightNeighboursMerge) {
 // L' | M, prev_phys(B) = M), allocates M and frees L'. L' is FREE, at L's offset, and the head of
 // its list, but no longer B's neighbour: T1 may pop it, must see that it is not adjacent, and must
 // put it back (the original abandoned such a block: a permanent leak).
-// Concurrent form: Scenario.AllocVsFreeNeighbour.
+// Concurrent form: scenario AllocVsFreeNeighbour (model: alloc_vs_free_neighbour).
 TEST(Regression, U12_StaleLeftNeighbourIsPutBackNotMergedNorLeaked) {
     Disarm d;
     TH h(1 << 16);
