@@ -28,8 +28,10 @@ inline std::string quoted(const std::string& s) {
 
 inline void json_series(FILE* f, const Series& s, std::uint32_t workers) {
     std::fprintf(f, "{\"clean\": %s, \"median_ok_per_s\": %.0f, \"median_ops_per_s\": %.0f, "
-                    "\"median_cpu_share\": %.3f, \"median_ns_per_op\": %.2f, \"failed\": %s, \"runs\": [",
+                    "\"median_cpu_share\": %.3f, \"median_ns_per_op\": %.2f, \"median_cpu_ns_per_op\": %.2f, "
+                    "\"failed\": %s, \"runs\": [",
                  s.clean() ? "true" : "false", s.ok_per_s(), s.ops_per_s(), s.cpu_share(), s.ns_per_op(workers),
+                 s.cpu_ns_per_op(),
                  quoted(s.failed()).c_str());
     for (std::size_t i = 0; i < s.runs.size(); ++i) {
         const RunResult& r = s.runs[i];

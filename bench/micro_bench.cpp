@@ -57,7 +57,7 @@ void BM_AllocFree(benchmark::State& state) {
     state.SetItemsProcessed(state.iterations());
     std::string label = "block " + std::to_string(Map::class_min(cls)) + " B";
     for (const auto& [code, count] : failed) {
-        label += " FAILED " + code + ":" + std::to_string(count);
+        label += " FAILED " + code;  // counts: counter "failed" (summed over threads)
         state.counters["failed"] += static_cast<double>(count);
     }
     state.SetLabel(label);

@@ -38,6 +38,8 @@ struct RunResult {
     double ok_per_s() const { return wall_s > 0 ? ok_ops / wall_s : 0; }
     // Wall time per operation and worker (the cost one worker sees).
     double ns_per_op(std::uint32_t workers) const { return ops > 0 ? wall_s * 1e9 * workers / ops : 0; }
+    double cpu_s = 0;  // CPU time of all workers during the loop
+    double cpu_ns_per_op() const { return ops > 0 ? cpu_s * 1e9 / ops : 0; }
 };
 
 inline std::string run_name(const char* backend) {
@@ -152,7 +154,8 @@ void summarise(const RunConfig& cfg, const Board& board, RunResult& out) {
         cpu += r.cpu_ns;
     }
     out.wall_s = t1 > t0 ? (t1 - t0) / 1e9 : 0;
-    out.cpu_share = out.wall_s > 0 ? (cpu / 1e9) / (out.wall_s * cfg.workers) : 0;
+    out.cpu_s = cpu / 1e9;
+    out.cpu_share = out.wall_s > 0 ? out.cpu_s / (out.wall_s * cfg.workers) : 0;
 }
 
 // Creates the segment, runs, checks, removes the name.
