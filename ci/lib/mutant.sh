@@ -10,6 +10,7 @@ case "$cmd" in
     patch_file=$(realpath "${2:?patch}"); dir=${3:?dir}
     rm -rf "$dir"; mkdir -p "$dir"
     tar -C "$root" --exclude=./build --exclude=./.git -cf - . | tar -C "$dir" -xf -
+    grep -q '^+++ ' "$patch_file" || exit 0  # a header without a diff: the clean tree (baseline)
     if ! patch -s -p1 -d "$dir" --dry-run <"$patch_file" >/dev/null; then
       echo "mutant $(basename "$patch_file"): patch does not apply" >&2
       exit 1
