@@ -33,6 +33,8 @@ const char* errc_name(Errc e) noexcept {
         case Errc::no_space: return "no_space";
         case Errc::system_error: return "system_error";
         case Errc::not_ours: return "not_ours";
+        case Errc::symlink: return "symlink";
+        case Errc::permission_denied: return "permission_denied";
     }
     return "unknown";
 }

@@ -13,7 +13,13 @@ Result<MatrixHandler> MatrixHandler::from_mapping(MappingPtr map) {
 
 Result<MatrixHandler> MatrixHandler::bootstrap(std::optional<std::string_view> id, std::uint64_t size,
                                                const SegmentOptions& o) {
-    if (!id) return create(random_name(), size, o);
+    if (!id) {
+        // The name was free when generated; another process may still take it before us.
+        for (int i = 0;; ++i) {
+            auto h = create(random_name(), size, o);
+            if (h || h.error().code != Errc::already_exists || i == 7) return h;
+        }
+    }
     auto m = create_or_attach(*id, size, o);
     if (!m) return tl::unexpected(m.error());
     return from_mapping(std::move(*m));
@@ -37,9 +43,8 @@ Result<MatrixHandler> MatrixHandler::in_memory(std::uint64_t size) {
     return from_mapping(std::move(*m));
 }
 
-Result<void> MatrixHandler::die() const {
-    if (map_->name().empty()) return {};
-    return unlink_segment(map_->name());
+Result<void> MatrixHandler::die(UnlinkMode how) const {
+    return unlink_mapped(*map_, how);
 }
 
 }  // namespace amx

@@ -40,7 +40,9 @@ enum class Errc : int {
     init_failed = 35,
     no_space = 36,
     system_error = 37,  // an unexpected errno; detail = errno
-    not_ours = 38,
+    not_ours = 38,         // die(): the file at the name is not the segment we mapped
+    symlink = 39,          // the name is a symbolic link (never followed)
+    permission_denied = 40,  // the file exists but this process may not open it; detail = errno
 };
 
 const std::error_category& amx_category() noexcept;

@@ -187,7 +187,8 @@ public:
 
 class MatrixHandler : public HandlerBase {
 public:
-    // Creates the segment `id` (or attaches if it exists); no id: a fresh random name.
+    // Creates the segment `id` (or attaches if it exists; exactly one racing caller formats);
+    // no id: a fresh random name, retried if another process takes it first.
     static Result<MatrixHandler> bootstrap(std::optional<std::string_view> id, std::uint64_t size,
                                            const SegmentOptions& o = {});
     static Result<MatrixHandler> create(std::string_view id, std::uint64_t size, const SegmentOptions& o = {});
@@ -203,8 +204,11 @@ public:
 
     SharedHandler share() const { return SharedHandler(map_, heap_); }
     // Unlinks the segment's name (this handler's own, never bytes from the segment). Not found is
-    // success; mappings stay valid. In-memory segments have no name: a no-op.
-    Result<void> die() const;
+    // success; mappings stay valid. In-memory segments have no name: a no-op. Unless forced, it
+    // refuses when the name now designates another file (not_ours) or another user's (foreign_owner).
+    Result<void> die(UnlinkMode how = UnlinkMode::if_ours) const;
+    // True if this handler's process created and formatted the segment (bootstrap's winner).
+    bool created() const noexcept { return map_->created(); }
     const MappingPtr& mapping() const noexcept { return map_; }
 
 private:
