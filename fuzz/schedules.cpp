@@ -1,0 +1,259 @@
+// Fuzz target `schedules`: 2-4 logical threads over the instrumented policy, interleaved access by
+// access as the input decides (schedule.hpp), with spurious cas_weak failures and a thread that may
+// die at any access.
+//
+// Input: [mode][config bytes][programs][decisions...]
+//   mode % 5 == 4 .. one of the concurrent scenarios of tests/scenarios/ (tiny geometry), no deaths;
+//   otherwise ..... generated programs: each thread allocates, fills, checks, frees its own blocks,
+//                   sets states and heals. Afterwards (single-threaded):
+//     nobody died: every block a thread holds is live, distinct, owned once and its pattern intact;
+//                  verify() clean; free everything, heal, verify(after_heal), one block.
+//     a thread died: heal, then verify() may only report what a dead participant leaves behind
+//                  (PROTOCOL.md death table: ST1, FL6, HL1, BL1, BM1, TR1; and BM2,
+//                  which the table misses), and every block of a
+//                  survivor is still live, owned once and intact.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "instrumented_policy.hpp"
+#include "schedule.hpp"
+#include "scenarios/scenarios.hpp"
+
+namespace amx::fuzz::schedules {
+namespace {
+
+using P = InstrumentedAtomicPolicy;
+
+struct TOp {
+    std::uint8_t kind;  // 0 alloc, 1 free, 2 fill, 3 check, 4 set_state, 5 heal
+    std::uint8_t arg;
+};
+
+struct Held {
+    std::uint32_t h, tag, state;
+};
+
+template <Geometry G>
+class Programs {
+    using L = ControlLayout<G>;
+    using E = scenario::Env<P, G>;
+
+public:
+    static constexpr int MAX_OPS = 6;
+
+    Programs(ByteReader& in, std::uint8_t mode) {
+        threads_ = 2 + in.u8() % 3;
+        blocks_ = 6 + in.u8() % 24;
+        const std::uint8_t k = in.u8();
+        if ((mode & 1) && k != 0) {
+            cfg_.victim = k % threads_;
+            cfg_.kill_at = 1 + in.u16() % 512;
+        }
+        cfg_.threads = threads_;
+        cfg_.spurious_mask = (mode & 2) ? in.u32() : 0;
+        for (int t = 0; t < threads_; ++t) {
+            const int n = 1 + in.u8() % MAX_OPS;
+            for (int i = 0; i < n; ++i) ops_[t].push_back(TOp{static_cast<std::uint8_t>(in.u8() % 6), in.u8()});
+        }
+    }
+
+    void run(ByteReader& decisions) {
+        const std::uint32_t cap = L::FIRST_BLOCK + blocks_ * L::MIN_BLOCK;
+        std::unique_ptr<std::uint64_t[]> buf(new std::uint64_t[cap / 8]());
+        P::Memory mem(reinterpret_cast<std::byte*>(buf.get()), cap);
+        if (!Heap<P, G>::format(mem, FormatParams{cap * 2654435761u + 1, 1, 1})) die("format");
+        env_ = std::make_unique<E>(*Heap<P, G>::attach(mem));
+        owner_.assign(cap / L::ALIGN, 0);
+        Scheduler s(decisions, cfg_);
+        sched_ = &s;
+        s.set_failure_context([this] { return describe(); });
+        std::vector<std::function<void()>> bodies;
+        for (int t = 0; t < threads_; ++t) bodies.push_back([this, t] { body(t); });
+        s.run(bodies);
+        if (s.any_killed()) check_after_death(); else check_clean();
+        sched_ = nullptr;
+    }
+
+private:
+    [[noreturn]] void die(const std::string& why) {
+        InstrumentedAtomicPolicy::hook = nullptr;
+        fail("schedules", describe() + "schedule:" + (sched_ ? sched_->trace() : std::string()) + "\n", why);
+    }
+    void expect(bool c, const std::string& why) { if (!c) die(why); }
+
+    std::string describe() const {
+        static const char* const names[] = {"alloc", "free", "fill", "check", "set_state", "heal"};
+        std::string s = strf("%s geometry, %u minimal blocks, %d threads", G::FL_COUNT < 26 ? "tiny" : "default", blocks_, threads_);
+        if (cfg_.victim >= 0) s += strf(", thread %d dies at its access %u", cfg_.victim, cfg_.kill_at);
+        if (cfg_.spurious_mask) s += strf(", spurious cas_weak mask 0x%x", cfg_.spurious_mask);
+        s += "\n";
+        for (int t = 0; t < threads_; ++t) {
+            s += strf("  t%d:", t);
+            for (const TOp& o : ops_[t]) s += strf(" %s(%u)", names[o.kind], o.arg);
+            s += "\n";
+        }
+        return s;
+    }
+
+    // A logical thread's program; it touches only its own blocks and its own members.
+    void body(int t) {
+        auto& mine = held_[t];
+        const auto who = static_cast<std::uint8_t>(t + 1);
+        for (const TOp& o : ops_[t]) {
+            Held* b = mine.empty() ? nullptr : &mine[o.arg % mine.size()];
+            switch (o.kind) {
+                case 0: {
+                    auto r = env_->heap.allocate(1 + o.arg % 120);
+                    if (!r) {
+                        expect(r.error().code == Errc::out_of_memory || r.error().code == Errc::contention,
+                               strf("t%d: allocate failed with %s", t, errc_name(r.error().code)));
+                        break;
+                    }
+                    expect(own(*r, who), strf("t%d: block 0x%x handed out while another thread owns it", t, *r));
+                    mine.push_back(Held{*r, 0, STATE_ALLOCATED});
+                    break;
+                }
+                case 1:
+                    if (!b) break;
+                    own(b->h, 0);  // before the free: after it the block is someone else's
+                    {
+                        auto r = env_->heap.free(b->h);
+                        expect(static_cast<bool>(r), strf("t%d: free of own block 0x%x failed: %s", t, b->h, r ? "" : errc_name(r.error().code)));
+                    }
+                    mine.erase(mine.begin() + (b - mine.data()));
+                    break;
+                case 2:
+                    if (!b) break;
+                    b->tag = who * 256 + o.arg;
+                    env_->fill(b->h, b->tag);
+                    break;
+                case 3:
+                    if (b) expect(b->tag == 0 || env_->check_fill(b->h, b->tag), strf("t%d: fill of 0x%x broken", t, b->h));
+                    break;
+                case 4:
+                    if (!b) break;
+                    b->state = USER_STATE_MIN + o.arg % 8;
+                    expect(static_cast<bool>(env_->heap.set_state(b->h, b->state)), strf("t%d: set_state of own 0x%x", t, b->h));
+                    break;
+                default:
+                    env_->heap.heal();
+                    break;
+            }
+        }
+    }
+
+    // Ownership shadow, one byte per ALIGN unit (Env's per-MIN_BLOCK slots alias for blocks whose
+    // size is not a multiple of MIN_BLOCK). who == 0 releases. Returns false on a second owner.
+    bool own(std::uint32_t h, std::uint8_t who) {
+        const std::uint32_t size = env_->ctx().size_w(h).load(P::relaxed);
+        bool alone = true;
+        for (std::uint32_t u = h / L::ALIGN; u < (h + size) / L::ALIGN && u < owner_.size(); ++u) {
+            if (who != 0 && owner_[u] != 0) alone = false;
+            owner_[u] = who;
+        }
+        return alone;
+    }
+
+    // Every block of every surviving thread: live, in its state, pattern intact.
+    void check_survivors() {
+        for (int t = 0; t < threads_; ++t) {
+            if (sched_->killed(t)) continue;
+            for (const Held& b : held_[t]) {
+                auto pay = env_->heap.live_payload(b.h);
+                expect(static_cast<bool>(pay), strf("t%d's block 0x%x is not live any more", t, b.h));
+                auto st = env_->heap.get_state(b.h, P::relaxed);
+                expect(st && *st == b.state, strf("t%d's block 0x%x changed state", t, b.h));
+                expect(b.tag == 0 || env_->check_fill(b.h, b.tag), strf("t%d's block 0x%x: fill broken", t, b.h));
+            }
+        }
+    }
+
+    void check_clean() {
+        check_survivors();
+        const VerifyReport r = env_->verify();
+        expect(r.ok(), r.to_string());
+        for (int t = 0; t < threads_; ++t) {
+            for (const Held& b : held_[t]) expect(static_cast<bool>(env_->heap.free(b.h)), strf("final free of 0x%x", b.h));
+        }
+        env_->heap.heal();
+        const VerifyReport h = env_->verify(VerifyMode::after_heal);
+        expect(h.ok(), h.to_string());
+        expect(h.blocks == 1, strf("%u blocks after freeing everything and heal", h.blocks));
+    }
+
+    void check_after_death() {
+        env_->heap.heal();
+        check_survivors();
+        const VerifyReport r = env_->verify();
+        for (const Violation& v : r.violations) {
+            const std::string id = v.id;
+            const bool left_by_death = id == "ST1" || id == "FL6" || id == "HL1" || id == "BL1" || id == "BM1" ||
+                                       id == "TR1" ||  // a transit counter the dead thread raised
+                                       id == "BM2";    // died in mark_maybe_empty between clearing
+                                                       // the fl bit and re-checking the sl word
+            expect(left_by_death, "after a death and heal:\n" + r.to_string());
+        }
+    }
+
+    int threads_ = 2;
+    std::uint32_t blocks_ = 8;
+    ScheduleConfig cfg_;
+    std::vector<TOp> ops_[Scheduler::MAX_THREADS];
+    std::vector<Held> held_[Scheduler::MAX_THREADS];
+    std::unique_ptr<E> env_;
+    std::vector<std::uint8_t> owner_;
+    Scheduler* sched_ = nullptr;
+};
+
+// One scenario of tests/scenarios/ under a fuzzed schedule (no deaths: the scenarios' checks assume
+// every thread finishes).
+template <template <class, class> class S>
+void run_scenario(ByteReader& in, const char* name) {
+    using G = TinyGeometry;
+    using Sc = S<P, G>;
+    using L = ControlLayout<G>;
+    const std::uint32_t cap = L::FIRST_BLOCK + Sc::BLOCKS * L::MIN_BLOCK;
+    std::unique_ptr<std::uint64_t[]> buf(new std::uint64_t[cap / 8]());
+    P::Memory mem(reinterpret_cast<std::byte*>(buf.get()), cap);
+    if (!Heap<P, G>::format(mem, FormatParams{7, 1, 1})) fail("schedules", name, "format");
+    scenario::Env<P, G> env(*Heap<P, G>::attach(mem));
+    ScheduleConfig cfg;
+    cfg.threads = Sc::THREADS;
+    cfg.spurious_mask = in.u8();
+    Sc sc;
+    sc.setup(env);
+    Scheduler s(in, cfg);
+    s.set_failure_context([&] { return strf("scenario %s, spurious mask 0x%x\n", name, cfg.spurious_mask); });
+    std::vector<std::function<void()>> bodies;
+    for (int i = 0; i < Sc::THREADS; ++i) bodies.push_back([&, i] { sc.thread(env, i); });
+    s.run(bodies);
+    scenario::Outcome o;
+    sc.check(env, o);
+    if (!o.ok) fail("schedules", strf("scenario %s, spurious mask 0x%x\nschedule:%s\n", name, cfg.spurious_mask, s.trace().c_str()), o.why);
+}
+
+}  // namespace
+}  // namespace amx::fuzz::schedules
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    using namespace amx::fuzz::schedules;
+    namespace sc = amx::scenario;
+    amx::fuzz::ByteReader in(data, size);
+    const std::uint8_t mode = in.u8();
+    if (mode % 5 == 4) {
+        switch (in.u8() % 4) {
+            case 0: run_scenario<sc::FreeFreeAdjacent>(in, "FreeFreeAdjacent"); break;
+            case 1: run_scenario<sc::AllocAlloc>(in, "AllocAlloc"); break;
+            case 2: run_scenario<sc::AllocVsFreeNeighbour>(in, "AllocVsFreeNeighbour"); break;
+            default: run_scenario<sc::DoubleFreeRace>(in, "DoubleFreeRace"); break;
+        }
+    } else if (mode & 4) {
+        Programs<amx::DefaultGeometry>(in, mode).run(in);
+    } else {
+        Programs<amx::TinyGeometry>(in, mode).run(in);
+    }
+    return 0;
+}
