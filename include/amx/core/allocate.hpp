@@ -96,7 +96,9 @@ private:
                 ++cls;
                 continue;
             }
-            if (c_.size_w(p.block).load(P::relaxed) >= need) return {FitStatus::got, p.block};
+            const std::uint32_t size = c_.size_w(p.block).load(P::relaxed);  // ours since the pop
+            if (!c_.plausible_size(p.block, size)) return {FitStatus::corrupt, p.block};
+            if (size >= need) return {FitStatus::got, p.block};
             hold(p.block, held);  // only the overflow class can hold blocks that do not fit
         }
         interfered = true;
@@ -110,7 +112,9 @@ private:
             if (p.status == PopStatus::corrupt) return {FitStatus::corrupt, p.block};
             if (p.status == PopStatus::contended) { interfered = true; return {FitStatus::none, 0}; }
             if (p.status == PopStatus::empty) return {FitStatus::none, 0};
-            if (c_.size_w(p.block).load(P::relaxed) >= need) return {FitStatus::got, p.block};
+            const std::uint32_t size = c_.size_w(p.block).load(P::relaxed);  // ours since the pop
+            if (!c_.plausible_size(p.block, size)) return {FitStatus::corrupt, p.block};
+            if (size >= need) return {FitStatus::got, p.block};
             hold(p.block, held);
         }
         return {FitStatus::none, 0};

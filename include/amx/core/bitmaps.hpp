@@ -29,6 +29,8 @@ class Bitmaps {
 
 public:
     static constexpr std::uint32_t NONE = ~0u;
+    // Bits beyond the class grid (a corrupted word) are ignored, never turned into a class index.
+    static constexpr std::uint32_t SL_MASK = Map::SL_COUNT >= 32 ? ~0u : (1u << Map::SL_COUNT) - 1;
     explicit Bitmaps(const C& ctx) : c_(ctx) {}
 
     void mark_nonempty(std::uint32_t cls) const {
@@ -61,14 +63,14 @@ public:
         if (from >= Map::CLASS_COUNT) return NONE;
         std::uint32_t fl = from / Map::SL_COUNT;
         const std::uint32_t sl = from % Map::SL_COUNT;
-        std::uint32_t sl_map = c_.sl_w(fl).load(P::relaxed) & (~0u << sl);
+        std::uint32_t sl_map = c_.sl_w(fl).load(P::relaxed) & (~0u << sl) & SL_MASK;
         if (sl_map != 0) return fl * Map::SL_COUNT + std::countr_zero(sl_map);
         const std::uint32_t fl_mask = fl + 1 >= 32 ? 0u : (~0u << (fl + 1));
         std::uint32_t fl_map = c_.fl_w().load(P::relaxed) & fl_mask;
         while (fl_map != 0) {
             fl = std::countr_zero(fl_map);
             if (fl >= C::Geo::FL_COUNT) return NONE;
-            sl_map = c_.sl_w(fl).load(P::relaxed);
+            sl_map = c_.sl_w(fl).load(P::relaxed) & SL_MASK;
             if (sl_map != 0) return fl * Map::SL_COUNT + std::countr_zero(sl_map);
             fl_map &= fl_map - 1;  // summary bit over an empty word: look further up
         }

@@ -44,7 +44,7 @@ public:
     bool absorb_right(std::uint32_t b) const {
         const std::uint32_t size = c_.size_w(b).load(P::relaxed);
         const std::uint32_t r = b + size;
-        if (r >= c_.end) return false;
+        if (!c_.plausible_block(r)) return false;  // b is the last block (or the chain is corrupt)
         if (c_.state_w(r).load(P::relaxed) != STATE_FREE) return false;
         const std::uint32_t cls = c_.hint_w(r).load(P::relaxed);
         if (cls >= Map::CLASS_COUNT || !lists_.pop_if_head(cls, r)) return false;

@@ -74,7 +74,11 @@ private:
         for (std::uint32_t cls = 0; cls < Map::CLASS_COUNT; ++cls) {
             std::uint32_t b = lists_.detach(cls);
             for (std::uint32_t i = 0; b != 0; ++i) {
-                if (i >= c_.max_blocks() || !c_.plausible_block(b)) { rep.corrupt = true; break; }
+                if (i >= c_.max_blocks() || !c_.plausible_block(b) ||
+                    !c_.plausible_size(b, c_.size_w(b).load(P::relaxed))) {
+                    rep.corrupt = true;  // the rest of this chain stays unlisted: recover() reclaims it
+                    break;
+                }
                 const std::uint32_t next = c_.next_w(b).load(P::relaxed);
                 c_.state_w(b).store(STATE_COALESCING, P::relaxed);
                 c_.owner_w(b).store(token, P::relaxed);
@@ -98,7 +102,7 @@ private:
             for (std::uint32_t k = 0; ours(b, token) && k < c_.max_blocks(); ++k) {
                 const std::uint32_t size = c_.size_w(b).load(P::relaxed);
                 const std::uint32_t r = b + size;
-                if (r >= c_.end || !ours(r, token)) break;
+                if (!c_.plausible_block(r) || !ours(r, token)) break;
                 const std::uint32_t rsize = c_.size_w(r).load(P::relaxed);
                 const std::uint32_t w = r + rsize;
                 if (w < c_.end) c_.prev_w(w).store(b, P::relaxed);  // we own w's left neighbour
