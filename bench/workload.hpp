@@ -11,6 +11,7 @@
 // pattern. The allocator is a template parameter (A: see allocators.hpp), so the baseline runs the
 // identical loop.
 #pragma once
+#include <sched.h>
 #include <time.h>
 
 #include <atomic>
@@ -98,7 +99,7 @@ public:
     void run(Control& ctl, std::uint64_t max_ops) {
         ctl.ready.fetch_add(1, std::memory_order_relaxed);
         // acquire: pairs with the driver's release store of go (segment set up before we start).
-        while (ctl.go.load(std::memory_order_acquire) == 0) {}
+        while (ctl.go.load(std::memory_order_acquire) == 0) sched_yield();  // before the clock starts
         r_.start_ns = now_ns(CLOCK_MONOTONIC);
         const std::uint64_t cpu0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
         CALLGRIND_TOGGLE_COLLECT;
