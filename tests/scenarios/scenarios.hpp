@@ -130,3 +130,7 @@ struct DoubleFreeRace {
 };
 
 }  // namespace amx::scenario
+
+// More scenarios, one file per protocol area.
+#include "heap_ops.hpp"  // IWYU pragma: export
+#include "lists.hpp"     // IWYU pragma: export

@@ -1,0 +1,3 @@
+// Relacy runner for scenario StateVsFree (tests/scenarios/).
+#include "harness.hpp"
+AMX_MODEL_SCENARIO(state_vs_free, StateVsFree, amx::TinyGeometry, "T0 transition+set_state, T1 free")
