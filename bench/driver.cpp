@@ -14,6 +14,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -236,6 +237,11 @@ int driver_main(const Options& o) {
 
 int main(int argc, char** argv) {
     amxb::Options o;
-    if (!amxb::parse(argc, argv, o)) return 2;
+    try {
+        if (!amxb::parse(argc, argv, o)) return 2;
+    } catch (const std::exception& e) {  // std::stoul and friends on a malformed number
+        std::fprintf(stderr, "bad option value (%s)\n", e.what());
+        return 2;
+    }
     return o.child ? amxb::child_main(o) : amxb::driver_main(o);
 }
