@@ -75,15 +75,21 @@ public:
             }
         }
     }
-    // Longest call in flight among the running workers (not the stopped one), in ns.
+    // Longest call in flight among the running workers (not the stopped one), in ns. A call that
+    // began before its worker's last SIGCONT counts from the SIGCONT: the stop is not its fault.
     std::uint64_t longest_in_flight(int stopped) const {
         std::uint64_t worst = 0;
         const std::uint64_t now = now_ns();
         for (std::uint32_t i = 0; i < g_workers; ++i) {
-            const std::uint64_t t = ctl_->w[i].call_start.load(std::memory_order_relaxed);
-            if (static_cast<int>(i) != stopped && t != 0 && now > t) worst = std::max(worst, now - t);
+            const std::uint64_t t = std::max(ctl_->w[i].call_start.load(std::memory_order_relaxed), resumed_[i]);
+            if (static_cast<int>(i) != stopped && ctl_->w[i].call_start.load() != 0 && now > t) worst = std::max(worst, now - t);
         }
         return worst;
+    }
+    void pause(std::uint32_t i) { ::kill(pids_[i], SIGSTOP); }
+    void resume(std::uint32_t i) {
+        ::kill(pids_[i], SIGCONT);
+        resumed_[i] = now_ns();
     }
     void stop_all() {
         ctl_->stop.store(1, std::memory_order_relaxed);
@@ -102,6 +108,7 @@ private:
     Result<MatrixHandler> h_;
     Control* ctl_;
     pid_t pids_[MAX_WORKERS] = {};
+    std::uint64_t resumed_[MAX_WORKERS] = {};
     std::uint32_t kills_ = 0, unexpected_exits_ = 0;
 };
 
@@ -144,12 +151,23 @@ void print_totals(const char* what, const Totals& t, double secs) {
                 t.max_ns / 1e3);
 }
 
+// The slowest call of each worker index (over all its generations).
+void print_slowest(const Control& c) {
+    static const char* const names[] = {"allocate", "free", "transition"};
+    for (std::uint32_t i = 0; i < g_workers; ++i) {
+        const WorkerSlot& w = c.w[i];
+        std::printf("[slowest] worker %u: %s of %u B took %.1f ms wall; most CPU time in one call %.1f ms\n", i,
+                    names[w.max_op.load() % 3], w.max_size.load(), w.max_ns.load() / 1e6, w.max_cpu_ns.load() / 1e6);
+    }
+}
+
 // verify, recover, verify, conservation and the lost-block count. Returns blocks lost.
 std::uint64_t audit(Soak& s, std::uint32_t kills) {
     MatrixHandler& h = s.handler();
     const VerifyReport before = h.verify();
-    std::printf("[soak] verify before recover: %zu violations (in-flight leftovers of killed workers)\n",
-                before.violations.size());
+    std::printf("[soak] before recover: %zu violations (in-flight leftovers of killed workers); %u blocks, %u FREE "
+                "of which %u listed; %u transient blocks\n", before.violations.size(), before.blocks,
+                before.free_blocks, before.listed, h.stats().transient_blocks);
     auto rep = h.recover();
     EXPECT_TRUE(rep) << (rep ? "" : rep.error().message() + " " + rep.error().context);
     if (!rep) return ~0ull;
@@ -209,6 +227,7 @@ TEST(Soak, KillNineWorkersAndRecover) {
     const double secs = (now_ns() - t0) / 1e9;
     const Totals t = totals(s.control());
     print_totals("soak", t, secs);
+    print_slowest(s.control());
     std::printf("[soak] %u workers x %.1f s, %u SIGKILLs, %u unexpected exits, longest call in flight seen by the "
                 "watchdog %.1f ms\n", g_workers, secs, s.kills(), s.unexpected_exits(), worst / 1e6);
     EXPECT_EQ(s.unexpected_exits(), 0u);
@@ -232,20 +251,21 @@ TEST(Soak, StoppedWorkerBlocksNobody) {
     for (int r = 0; r < rounds; ++r) {
         std::this_thread::sleep_for(std::chrono::milliseconds(gap_ms(rng)));  // a random point in its work
         const std::uint32_t v = victim(rng);
-        ::kill(s.pid(v), SIGSTOP);
+        s.pause(v);
         std::uint64_t before = 0, after = 0;
         for (std::uint32_t i = 0; i < g_workers; ++i) before += i == v ? 0 : s.ops(i);
-        for (int k = 0; k < 150; ++k) {  // 300 ms stopped
+        for (const std::uint64_t until = now_ns() + 300000000ull; now_ns() < until;) {  // 300 ms stopped
             worst = std::max(worst, s.longest_in_flight(static_cast<int>(v)));
             std::this_thread::sleep_for(std::chrono::milliseconds(2));
         }
         for (std::uint32_t i = 0; i < g_workers; ++i) after += i == v ? 0 : s.ops(i);
-        ::kill(s.pid(v), SIGCONT);
+        s.resume(v);
         min_progress = std::min(min_progress, after - before);
     }
     s.stop_all();
     const Totals t = totals(s.control());
     print_totals("stop", t, rounds * 0.32);
+    print_slowest(s.control());
     std::printf("[stop] %d SIGSTOPs of 300 ms: the others completed at least %llu ops during each; longest call in "
                 "flight among them %.1f ms\n", rounds, (unsigned long long)min_progress, worst / 1e6);
     EXPECT_GT(min_progress, 0u) << "a stopped participant blocked the others";

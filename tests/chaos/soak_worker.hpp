@@ -33,6 +33,14 @@ inline std::uint64_t now_ns() {
     return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
+// CPU time of this process: a call that is slow in wall time but not in CPU time was preempted
+// (2 cores shared by every worker), not waiting for anyone.
+inline std::uint64_t cpu_ns() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
 inline std::uint32_t bucket_of(std::uint64_t ns) {
     if (ns < 2) return 0;
     const auto b = static_cast<std::uint32_t>(std::log2(static_cast<double>(ns)) * 8.0);
@@ -45,6 +53,9 @@ struct WorkerSlot {
     std::atomic<std::uint64_t> ops{0}, allocs{0}, frees{0}, transitions{0};
     std::atomic<std::uint64_t> oom{0}, contention{0}, other_errors{0}, broken{0};
     std::atomic<std::uint64_t> max_ns{0};
+    std::atomic<std::uint64_t> max_cpu_ns{0};   // the most CPU time one call used
+    std::atomic<std::uint32_t> max_op{0};       // 0 allocate, 1 free, 2 transition: the slowest call's kind
+    std::atomic<std::uint32_t> max_size{0};     // its request size (allocate)
     std::atomic<std::uint32_t> held[JOURNAL];  // header offsets; 0 = empty
     std::atomic<std::uint32_t> tag[JOURNAL];
     std::atomic<std::uint64_t> hist[BUCKETS];
@@ -98,14 +109,19 @@ private:
         return cap < FILL_BYTES ? cap : FILL_BYTES;
     }
     template <class F>
-    auto timed(F&& f) {
-        const std::uint64_t t0 = now_ns();
+    auto timed(std::uint32_t op, std::uint32_t size, F&& f) {
+        const std::uint64_t t0 = now_ns(), c0 = cpu_ns();
         s_.call_start.store(t0, std::memory_order_relaxed);
         auto r = f();
-        const std::uint64_t dt = now_ns() - t0;
+        const std::uint64_t dt = now_ns() - t0, dc = cpu_ns() - c0;
+        if (dc > s_.max_cpu_ns.load(std::memory_order_relaxed)) s_.max_cpu_ns.store(dc, std::memory_order_relaxed);
         s_.call_start.store(0, std::memory_order_relaxed);
         s_.hist[bucket_of(dt)].fetch_add(1, std::memory_order_relaxed);
-        if (dt > s_.max_ns.load(std::memory_order_relaxed)) s_.max_ns.store(dt, std::memory_order_relaxed);
+        if (dt > s_.max_ns.load(std::memory_order_relaxed)) {
+            s_.max_ns.store(dt, std::memory_order_relaxed);
+            s_.max_op.store(op, std::memory_order_relaxed);
+            s_.max_size.store(size, std::memory_order_relaxed);
+        }
         return r;
     }
     void count_error(const Error& e) {
@@ -118,7 +134,7 @@ private:
         const std::uint32_t j = pick(false);
         if (j == JOURNAL) return try_free();
         const std::uint32_t n = next_size();
-        auto b = timed([&] { return h_.allocate_raw(n); });
+        auto b = timed(0, n, [&] { return h_.allocate_raw(n); });
         if (!b) return count_error(b.error());
         const std::uint32_t tag = static_cast<std::uint32_t>(rng_());
         test::fill(h_.raw_base_ptr() + b->offset, fill_len(b->header_offset()), tag);
@@ -136,7 +152,7 @@ private:
             s_.broken.fetch_add(1, std::memory_order_relaxed);  // a block we own changed under us
         }
         s_.held[j].store(0, std::memory_order_release);  // unjournaled: a kill from here leaks it
-        auto r = timed([&] { return h_.free_at(h); });
+        auto r = timed(1, 0, [&] { return h_.free_at(h); });
         if (!r) return count_error(r.error());
         s_.frees.fetch_add(1, std::memory_order_relaxed);
     }
@@ -148,7 +164,7 @@ private:
         const ProductionHeap& heap = h_.raw_matrix();
         const std::uint32_t cur = heap.get_state(h, StdAtomicPolicy::acquire).value_or(STATE_ALLOCATED);
         const std::uint32_t next = USER_STATE_MIN + static_cast<std::uint32_t>(rng_() % 16);
-        auto r = timed([&] { return heap.transition_state(h, cur, next, StdAtomicPolicy::acq_rel); });
+        auto r = timed(2, 0, [&] { return heap.transition_state(h, cur, next, StdAtomicPolicy::acq_rel); });
         if (!r) return count_error(r.error());
         s_.transitions.fetch_add(1, std::memory_order_relaxed);
     }
