@@ -111,7 +111,7 @@ private:
         const H heap = *h;
         start_call();
         const VerifyReport first = verify(heap);
-        log("verify -> %s", first.ok() ? "clean\n" : first.to_string().c_str());
+        budget_.context += "verify -> " + (first.ok() ? std::string("clean\n") : first.to_string());
         if (first.ok()) round_trip(heap);
         for (std::size_t i = 0; i < nops_; ++i) {
             call(heap, ops_ + 5 * i);

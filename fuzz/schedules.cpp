@@ -20,6 +20,8 @@
 
 #include "instrumented_policy.hpp"
 #include "schedule.hpp"
+#include "scenarios/heap_ops.hpp"
+#include "scenarios/lists.hpp"
 #include "scenarios/scenarios.hpp"
 
 namespace amx::fuzz::schedules {
@@ -42,7 +44,7 @@ class Programs {
     using E = scenario::Env<P, G>;
 
 public:
-    static constexpr int MAX_OPS = 6;
+    static constexpr int MAX_OPS = 8;
 
     Programs(ByteReader& in, std::uint8_t mode) {
         threads_ = 2 + in.u8() % 3;
@@ -53,6 +55,8 @@ public:
             cfg_.kill_at = 1 + in.u16() % 512;
         }
         cfg_.threads = threads_;
+        setup_blocks_ = in.u8() % 10;
+        setup_size_ = 1 + in.u8() % 64;
         cfg_.spurious_mask = (mode & 2) ? in.u32() : 0;
         for (int t = 0; t < threads_; ++t) {
             const int n = 1 + in.u8() % MAX_OPS;
@@ -67,6 +71,7 @@ public:
         if (!Heap<P, G>::format(mem, FormatParams{cap * 2654435761u + 1, 1, 1})) die("format");
         env_ = std::make_unique<E>(*Heap<P, G>::attach(mem));
         owner_.assign(cap / L::ALIGN, 0);
+        setup();
         Scheduler s(decisions, cfg_);
         sched_ = &s;
         s.set_failure_context([this] { return describe(); });
@@ -86,7 +91,8 @@ private:
 
     std::string describe() const {
         static const char* const names[] = {"alloc", "free", "fill", "check", "set_state", "heal"};
-        std::string s = strf("%s geometry, %u minimal blocks, %d threads", G::FL_COUNT < 26 ? "tiny" : "default", blocks_, threads_);
+        std::string s = strf("%s geometry, %u minimal blocks, %d threads, setup %u x alloc(%u) freeing every other",
+                             G::FL_COUNT < 26 ? "tiny" : "default", blocks_, threads_, setup_blocks_, setup_size_);
         if (cfg_.victim >= 0) s += strf(", thread %d dies at its access %u", cfg_.victim, cfg_.kill_at);
         if (cfg_.spurious_mask) s += strf(", spurious cas_weak mask 0x%x", cfg_.spurious_mask);
         s += "\n";
@@ -98,11 +104,29 @@ private:
         return s;
     }
 
+    // Fragmentation before the threads start: k equal blocks, every other one freed, so one class
+    // holds several non-adjacent blocks (what ABA on a list head needs). The rest stay allocated.
+    void setup() {
+        std::vector<std::uint32_t> got;
+        for (std::uint32_t i = 0; i < setup_blocks_; ++i) {
+            if (auto r = env_->heap.allocate(setup_size_)) got.push_back(*r);
+        }
+        for (std::size_t i = 0; i < got.size(); ++i) {
+            if (i % 2 == 1) {
+                expect(static_cast<bool>(env_->heap.free(got[i])), "setup free");
+            } else {
+                own(got[i], 0xFF);
+                setup_held_.push_back(Held{got[i], 0, STATE_ALLOCATED});
+            }
+        }
+    }
+
     // A logical thread's program; it touches only its own blocks and its own members.
     void body(int t) {
         auto& mine = held_[t];
         const auto who = static_cast<std::uint8_t>(t + 1);
         for (const TOp& o : ops_[t]) {
+            sched_->begin_op();
             Held* b = mine.empty() ? nullptr : &mine[o.arg % mine.size()];
             switch (o.kind) {
                 case 0: {
@@ -159,9 +183,9 @@ private:
 
     // Every block of every surviving thread: live, in its state, pattern intact.
     void check_survivors() {
-        for (int t = 0; t < threads_; ++t) {
-            if (sched_->killed(t)) continue;
-            for (const Held& b : held_[t]) {
+        for (int t = -1; t < threads_; ++t) {
+            if (t >= 0 && sched_->killed(t)) continue;
+            for (const Held& b : t < 0 ? setup_held_ : held_[t]) {
                 auto pay = env_->heap.live_payload(b.h);
                 expect(static_cast<bool>(pay), strf("t%d's block 0x%x is not live any more", t, b.h));
                 auto st = env_->heap.get_state(b.h, P::relaxed);
@@ -175,8 +199,8 @@ private:
         check_survivors();
         const VerifyReport r = env_->verify();
         expect(r.ok(), r.to_string());
-        for (int t = 0; t < threads_; ++t) {
-            for (const Held& b : held_[t]) expect(static_cast<bool>(env_->heap.free(b.h)), strf("final free of 0x%x", b.h));
+        for (int t = -1; t < threads_; ++t) {
+            for (const Held& b : t < 0 ? setup_held_ : held_[t]) expect(static_cast<bool>(env_->heap.free(b.h)), strf("final free of 0x%x", b.h));
         }
         env_->heap.heal();
         const VerifyReport h = env_->verify(VerifyMode::after_heal);
@@ -203,13 +227,15 @@ private:
     ScheduleConfig cfg_;
     std::vector<TOp> ops_[Scheduler::MAX_THREADS];
     std::vector<Held> held_[Scheduler::MAX_THREADS];
+    std::vector<Held> setup_held_;
+    std::uint32_t setup_blocks_ = 0, setup_size_ = 16;
     std::unique_ptr<E> env_;
     std::vector<std::uint8_t> owner_;
     Scheduler* sched_ = nullptr;
 };
 
 // One scenario of tests/scenarios/ under a fuzzed schedule (no deaths: the scenarios' checks assume
-// every thread finishes).
+// every thread finishes). RAW scenarios get the zeroed memory and build their heap themselves.
 template <template <class, class> class S>
 void run_scenario(ByteReader& in, const char* name) {
     using G = TinyGeometry;
@@ -218,21 +244,44 @@ void run_scenario(ByteReader& in, const char* name) {
     const std::uint32_t cap = L::FIRST_BLOCK + Sc::BLOCKS * L::MIN_BLOCK;
     std::unique_ptr<std::uint64_t[]> buf(new std::uint64_t[cap / 8]());
     P::Memory mem(reinterpret_cast<std::byte*>(buf.get()), cap);
-    if (!Heap<P, G>::format(mem, FormatParams{7, 1, 1})) fail("schedules", name, "format");
-    scenario::Env<P, G> env(*Heap<P, G>::attach(mem));
     ScheduleConfig cfg;
     cfg.threads = Sc::THREADS;
     cfg.spurious_mask = in.u8();
     Sc sc;
-    sc.setup(env);
     Scheduler s(in, cfg);
     s.set_failure_context([&] { return strf("scenario %s, spurious mask 0x%x\n", name, cfg.spurious_mask); });
     std::vector<std::function<void()>> bodies;
-    for (int i = 0; i < Sc::THREADS; ++i) bodies.push_back([&, i] { sc.thread(env, i); });
-    s.run(bodies);
     scenario::Outcome o;
-    sc.check(env, o);
+    if constexpr (requires { Sc::RAW; }) {
+        sc.setup_raw(mem);
+        for (int i = 0; i < Sc::THREADS; ++i) bodies.push_back([&, i] { sc.thread_raw(mem, i); });
+        s.run(bodies);
+        sc.check_raw(mem, o);
+    } else {
+        if (!Heap<P, G>::format(mem, FormatParams{7, 1, 1})) fail("schedules", name, "format");
+        scenario::Env<P, G> env(*Heap<P, G>::attach(mem));
+        sc.setup(env);
+        for (int i = 0; i < Sc::THREADS; ++i) bodies.push_back([&, i] { sc.thread(env, i); });
+        s.run(bodies);
+        sc.check(env, o);
+    }
     if (!o.ok) fail("schedules", strf("scenario %s, spurious mask 0x%x\nschedule:%s\n", name, cfg.spurious_mask, s.trace().c_str()), o.why);
+}
+
+void run_any_scenario(ByteReader& in) {
+    namespace sc = amx::scenario;
+    switch (in.u8() % 10) {
+        case 0: run_scenario<sc::FreeFreeAdjacent>(in, "FreeFreeAdjacent"); break;
+        case 1: run_scenario<sc::AllocAlloc>(in, "AllocAlloc"); break;
+        case 2: run_scenario<sc::AllocVsFreeNeighbour>(in, "AllocVsFreeNeighbour"); break;
+        case 3: run_scenario<sc::DoubleFreeRace>(in, "DoubleFreeRace"); break;
+        case 4: run_scenario<sc::AbaThreeThreads>(in, "AbaThreeThreads"); break;
+        case 5: run_scenario<sc::BitmapClearVsPush>(in, "BitmapClearVsPush"); break;
+        case 6: run_scenario<sc::AllocSplitVsFreeRight>(in, "AllocSplitVsFreeRight"); break;
+        case 7: run_scenario<sc::HealVsAllocFree>(in, "HealVsAllocFree"); break;
+        case 8: run_scenario<sc::StateVsFree>(in, "StateVsFree"); break;
+        default: run_scenario<sc::FormatVsAttach>(in, "FormatVsAttach"); break;
+    }
 }
 
 }  // namespace
@@ -240,16 +289,10 @@ void run_scenario(ByteReader& in, const char* name) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     using namespace amx::fuzz::schedules;
-    namespace sc = amx::scenario;
     amx::fuzz::ByteReader in(data, size);
     const std::uint8_t mode = in.u8();
     if (mode % 5 == 4) {
-        switch (in.u8() % 4) {
-            case 0: run_scenario<sc::FreeFreeAdjacent>(in, "FreeFreeAdjacent"); break;
-            case 1: run_scenario<sc::AllocAlloc>(in, "AllocAlloc"); break;
-            case 2: run_scenario<sc::AllocVsFreeNeighbour>(in, "AllocVsFreeNeighbour"); break;
-            default: run_scenario<sc::DoubleFreeRace>(in, "DoubleFreeRace"); break;
-        }
+        run_any_scenario(in);
     } else if (mode & 4) {
         Programs<amx::DefaultGeometry>(in, mode).run(in);
     } else {

@@ -3,7 +3,7 @@
 # Applies ci/mutants/PATCH to a copy of the tree (ci/lib/mutant.sh), builds TARGET's fuzzer there
 # (clang, libFuzzer + ASan + UBSan), and for each seed (default 1 2 3) runs it from the seed corpus
 # until the first crash or the limit (default 60 s). Prints each time and the median ("none" = not
-# found within the limit).
+# found within the limit). Extra libFuzzer flags: FUZZ_FLAGS="..."
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 patch=${1:?patch} target=${2:?target} limit=${3:-60} seeds=${4:-"1 2 3"}
