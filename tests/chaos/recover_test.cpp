@@ -60,6 +60,20 @@ TEST(Registry, AttachClaimsDetachReleasesStatsList) {
     EXPECT_EQ(h->stats().live_participants, 1u);  // released at destruction
 }
 
+TEST(Registry, MoveAssignReleasesTheOldSlotBeforeItsMappingGoes) {
+    auto a = MatrixHandler::in_memory(1 << 20);
+    auto b = MatrixHandler::in_memory(1 << 20);
+    ASSERT_TRUE(a && b);
+    const SharedHandler view = b->share();  // keeps b's segment mapped to look at its registry
+    *b = std::move(*a);  // b's old mapping has no other owner than `view` now; its slot is released
+    EXPECT_EQ(view.stats().live_participants, 0u);
+    EXPECT_EQ(b->stats().live_participants, 1u);
+    auto c = MatrixHandler::in_memory(1 << 20);
+    ASSERT_TRUE(c);
+    *c = std::move(*b);  // c's old mapping is unmapped here: its slot must be released before that
+    EXPECT_EQ(c->stats().live_participants, 1u);
+}
+
 TEST(Recover, DryRunWritesNothingAndCleanSegmentStaysClean) {
     auto h = MatrixHandler::in_memory(1 << 20);
     ASSERT_TRUE(h);

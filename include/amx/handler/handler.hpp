@@ -50,13 +50,15 @@ inline bool participant_alive(std::uint32_t pid, std::uint32_t start32) {
 
 // This process's registry slot while a MatrixHandler lives. Claimed at attach; released at
 // destruction, and only by the process that claimed it (a forked child keeps its parent's slot).
+// It keeps the mapping alive until the release (a handler move-assigned over another drops the
+// old mapping before its claim).
 // A full registry recycles the slot of a dead participant (its blocks are then attributed to us).
 class ParticipantClaim {
     using Ctx = ProductionHeap::Ctx;
 
 public:
     ParticipantClaim() = default;
-    explicit ParticipantClaim(const Ctx& ctx) : ctx_(ctx) {
+    ParticipantClaim(const Ctx& ctx, MappingPtr keep) : ctx_(ctx), keep_(std::move(keep)) {
         const auto pid = static_cast<std::uint32_t>(::getpid());
         ident_ = pack_participant(pid, process_start_time(static_cast<pid_t>(pid)));
         const Registry<Ctx> reg(ctx_);
@@ -67,11 +69,12 @@ public:
         }
     }
     ParticipantClaim(ParticipantClaim&& o) noexcept
-        : ctx_(o.ctx_), slot_(std::exchange(o.slot_, NONE)), ident_(o.ident_) {}
+        : ctx_(o.ctx_), keep_(std::move(o.keep_)), slot_(std::exchange(o.slot_, NONE)), ident_(o.ident_) {}
     ParticipantClaim& operator=(ParticipantClaim&& o) noexcept {
         if (this != &o) {
             release();
             ctx_ = o.ctx_;
+            keep_ = std::move(o.keep_);
             slot_ = std::exchange(o.slot_, NONE);
             ident_ = o.ident_;
         }
@@ -88,8 +91,10 @@ private:
             Registry<Ctx>(ctx_).release(slot_, ident_);
         }
         slot_ = NONE;
+        keep_.reset();
     }
     Ctx ctx_{};
+    MappingPtr keep_;
     std::uint32_t slot_ = NONE;
     std::uint64_t ident_ = 0;
 };
@@ -214,7 +219,7 @@ public:
 private:
     // Attaching registers this process as a participant (released when the handler dies).
     MatrixHandler(MappingPtr map, ProductionHeap heap)
-        : HandlerBase(std::move(map), heap), claim_(heap_.context()) {
+        : HandlerBase(std::move(map), heap), claim_(heap_.context(), map_) {
         heap_.set_participant(claim_.id());
     }
     ParticipantClaim claim_;
