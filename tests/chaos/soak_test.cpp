@@ -35,7 +35,14 @@ constexpr std::uint64_t WATCHDOG_NS = 1000000000ull;
 class Soak {
 public:
     Soak() : h_(MatrixHandler::in_memory(SEGMENT)), ctl_(map_control()) {}
+    // A failed assertion returns early: never leave workers running behind the test.
     ~Soak() {
+        if (running_) {
+            for (std::uint32_t i = 0; i < g_workers; ++i) {
+                ::kill(pids_[i], SIGKILL);
+                ::waitpid(pids_[i], nullptr, 0);
+            }
+        }
         if (ctl_ != nullptr) ::munmap(ctl_, sizeof(Control));
     }
     bool ready() const { return h_.has_value() && ctl_ != nullptr; }
@@ -53,6 +60,7 @@ public:
     }
     void start() {
         for (std::uint32_t i = 0; i < g_workers; ++i) spawn(i);
+        running_ = true;
     }
     // SIGKILL worker i, reap it, clear its call-in-flight mark, respawn it.
     void kill_and_respawn(std::uint32_t i) {
@@ -92,6 +100,7 @@ public:
         resumed_[i] = now_ns();
     }
     void stop_all() {
+        running_ = false;
         ctl_->stop.store(1, std::memory_order_relaxed);
         for (std::uint32_t i = 0; i < g_workers; ++i) {
             int status = 0;
@@ -110,6 +119,7 @@ private:
     pid_t pids_[MAX_WORKERS] = {};
     std::uint64_t resumed_[MAX_WORKERS] = {};
     std::uint32_t kills_ = 0, unexpected_exits_ = 0;
+    bool running_ = false;
 };
 
 struct Totals {
