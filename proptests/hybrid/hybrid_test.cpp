@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ostream>
+#include <string>
 
 #include "hybrid/program.hpp"
 
@@ -63,6 +64,37 @@ TEST(Hybrid, P13_GeneratedConcurrentProgramsPassUnderRelacy) {
                 static_cast<unsigned long long>(g_incomplete), secs);
     EXPECT_TRUE(ok);
     EXPECT_GT(g_execs, g_cases) << "Relacy explored no interleavings";
+}
+
+// Replays one program given as AMX_HYBRID_PROGRAM (threads separated by '|', operations by ',':
+// s = alloc(16), l = alloc(64), f = free_mine, r = free_setup, h = heal), e.g. "s|s,f|s", with
+// the search budget of AMX_HYBRID_BUDGET: to measure one shrunk program (docs/verification/prop.md).
+Program parse_program(const std::string& text) {
+    Program p;
+    p.threads.emplace_back();
+    for (char c : text) {
+        switch (c) {
+            case '|': p.threads.emplace_back(); break;
+            case 's': p.threads.back().push_back(Op::alloc_small); break;
+            case 'l': p.threads.back().push_back(Op::alloc_large); break;
+            case 'f': p.threads.back().push_back(Op::free_mine); break;
+            case 'r': p.threads.back().push_back(Op::free_setup); break;
+            case 'h': p.threads.back().push_back(Op::heal); break;
+            default: break;
+        }
+    }
+    return p;
+}
+
+TEST(Hybrid, ReplayOneProgram) {
+    const char* text = std::getenv("AMX_HYBRID_PROGRAM");
+    if (text == nullptr) GTEST_SKIP() << "set AMX_HYBRID_PROGRAM to replay one program";
+    const Program p = parse_program(text);
+    ASSERT_TRUE(p.threads.size() == 2 || p.threads.size() == 3) << "2 or 3 threads";
+    const HybridResult r = run_under_relacy(p, 2, case_budget());
+    std::printf("  %s: %s, %llu executions%s, %.1f s\n", show(p).c_str(), r.ok ? "passed" : r.failure.c_str(),
+                static_cast<unsigned long long>(r.executions), r.incomplete ? " (cut by the budget)" : "", r.seconds);
+    EXPECT_TRUE(r.ok) << r.failure;
 }
 
 }  // namespace
