@@ -187,7 +187,7 @@ int usage() {
     std::fprintf(stderr,
                  "usage: model_runner [--list] [--tier quick|full|random] [--scenario a,b] [--sched random|full|bound]\n"
                  "       [--bound N] [--from N] [--iters N] [--quick-iters N] [--state S] [--budget SEC]\n"
-                 "       [--depth N] [--shard-file F] [--log DIR] [--weaken FILE:LINE[:ORDER]] [--weaken-acquire]\n");
+                 "       [--depth N] [--shard-file F] [--log DIR] [--weaken FILE:LINE[:ORDER]] [--weaken-acquire] [--spurious]\n");
     return 2;
 }
 
@@ -227,6 +227,7 @@ int main(int argc, char** argv) {
             o.spec.weaken_line = static_cast<unsigned>(std::stoul(parts[1]));
             if (parts.size() == 3) o.spec.weaken_order = parts[2];
         } else if (a == "--weaken-acquire") o.spec.weaken_acq_rel_to_acquire = true;
+        else if (a == "--spurious") o.spec.spurious = true;
         else return usage();
     }
     if (list) {

@@ -8,7 +8,8 @@ comment block just above. Each weaker variant is run through model_runner with -
 (RelacyAtomicPolicy swaps the ordering at run time: no rebuild). A variant no scenario kills is
 flagged for review: either the ordering is stronger than needed or no scenario reaches the race.
 
-  python3 model/orderings.py --runner build/model/model/model_runner [--iters 20000] [--deep-iters 200000]
+  python3 model/orderings.py --snapshot /tmp/amx-orderings [--iters 20000] [--deep-iters 200000]
+  python3 model/orderings.py --runner build/model/model/model_runner   (runner built from this tree)
 """
 import argparse
 import os
@@ -24,10 +25,10 @@ WEAKER = {"release": ["relaxed"], "acquire": ["relaxed"], "acq_rel": ["release",
           "seq_cst": ["acq_rel"]}
 
 
-def sites():
+def sites(src=ROOT):
     out = []
     for sub in ("core", "layout", "handler"):
-        d = os.path.join(ROOT, "include", "amx", sub)
+        d = os.path.join(src, "include", "amx", sub)
         if not os.path.isdir(d):
             continue
         for name in sorted(os.listdir(d)):
@@ -38,27 +39,33 @@ def sites():
             for i, line in enumerate(lines):
                 code = line.split("//")[0]
                 for m in ORDER_RE.finditer(code):
-                    # the success ordering only: skip a failure ordering following another order
-                    label = None
-                    ml = LABEL_RE.search(line.split("//", 1)[1]) if "//" in line else None
-                    if ml:
-                        label = ml.group(1)
-                    j = i - 1
-                    while label is None and j >= 0 and lines[j].strip().startswith("//") and i - j <= 6:
-                        found = LABEL_RE.findall(lines[j])
-                        if found and re.search(r"//\s*@", lines[j]):
-                            label = found[0]
-                        j -= 1
-                    if label is None and j >= 0 and i - j <= 6:
-                        # comment block scanned without a leading @label: take its first label
-                        for k in range(j + 1, i):
-                            f = LABEL_RE.findall(lines[k])
-                            if f:
-                                label = f[0]
-                                break
-                    out.append({"file": rel, "line": i + 1, "order": m.group(1), "label": label or "(none)",
-                                "code": code.strip()})
-    # one row per (file, line, order)
+                    out.append({"file": rel, "line": i + 1, "order": m.group(1),
+                                "label": label_for(lines, i, m.group(1)), "code": code.strip()})
+    return dedup(out)
+
+
+def label_for(lines, i, order):
+    """The @label naming this site: one declared with this ordering ("@X.y order") on the line or in
+    the comment block above it wins; else the line's own label; else the block's first label."""
+    inline = lines[i].split("//", 1)[1] if "//" in lines[i] else ""
+    block = []
+    j = i - 1
+    while j >= 0 and lines[j].strip().startswith("//") and i - j <= 6:
+        block.insert(0, lines[j])
+        j -= 1
+    texts = [inline] + block
+    for t in texts:
+        m = re.search(r"@([A-Z]+\.[a-z_.]*[a-z_]) " + order + r"\b", t)
+        if m:
+            return m.group(1)
+    for t in texts:
+        m = LABEL_RE.search(t)
+        if m:
+            return m.group(1)
+    return "(none)"
+
+
+def dedup(out):
     seen, uniq = set(), []
     for s in out:
         key = (s["file"], s["line"], s["order"])
@@ -66,6 +73,32 @@ def sites():
             seen.add(key)
             uniq.append(s)
     return uniq
+
+
+def snapshot_build(work):
+    """Copies the tree and builds model_runner from that copy, so the sites parsed and the line
+    numbers the runner sees come from the same text (the core may be edited meanwhile)."""
+    src = os.path.join(work, "src")
+    subprocess.run(["rm", "-rf", src], check=True)
+    os.makedirs(src)
+    subprocess.run(f"tar -C '{ROOT}' -cf - include tests/scenarios model | tar -C '{src}' -xf -", shell=True, check=True)
+    flags = ["-std=c++20", "-O2", "-fno-sized-deallocation", "-w", f"-I{src}/include", f"-I{src}/tests", f"-I{src}/model"]
+    tus = [os.path.join(src, "model", n) for n in sorted(os.listdir(os.path.join(src, "model")))
+           if n == "main.cpp" or (n.startswith("sc_") and n.endswith(".cpp"))]
+    objs, running = [], []
+    for tu in tus:
+        obj = tu[:-4] + ".o"
+        objs.append(obj)
+        running.append(subprocess.Popen([os.environ.get("CXX", "g++"), *flags, "-c", tu, "-o", obj]))
+        if len(running) >= 2:
+            if running.pop(0).wait() != 0:
+                sys.exit("snapshot build failed")
+    for p in running:
+        if p.wait() != 0:
+            sys.exit("snapshot build failed")
+    runner = os.path.join(work, "model_runner")
+    subprocess.run([os.environ.get("CXX", "g++"), *objs, "-o", runner], check=True)
+    return src, runner
 
 
 def run(runner, site, weaker, tier, iters, budget, log):
@@ -96,10 +129,20 @@ def main():
     ap.add_argument("--deep-iters", type=int, default=200000)
     ap.add_argument("--out", default=os.path.join(ROOT, "docs/ORDERINGS.md"))
     ap.add_argument("--log", default="/tmp/amx-orderings-logs")
+    ap.add_argument("--snapshot", default="", help="build a runner from a copy of the tree in this dir first")
     a = ap.parse_args()
+    src = ROOT
+    if a.snapshot:
+        src, a.runner = snapshot_build(a.snapshot)
+    built = os.path.getmtime(a.runner)
+    stale = [f for f in (os.path.join(dp, n) for dp, _, ns in os.walk(os.path.join(ROOT, "include/amx")) for n in ns)
+             if os.path.getmtime(f) > built] if src == ROOT else []
+    if stale:
+        print("warning: the runner is older than " + ", ".join(os.path.relpath(f, ROOT) for f in stale) +
+              ": its line numbers may not match (rebuild model_runner first)", file=sys.stderr)
     rows = []
     t0 = time.time()
-    for s in sites():
+    for s in sites(src):
         for w in WEAKER[s["order"]]:
             hits, killer, replay = run(a.runner, s, w, "quick", a.iters, 0, a.log)
             tier_note = f"random {a.iters}/scenario"

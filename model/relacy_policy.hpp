@@ -67,6 +67,14 @@ inline bool& weaken_acq_rel_to_acquire() {
     return b;
 }
 
+// Full search only: treat cas_weak as cas_strong. A spurious failure of the core's weak CAS loops is
+// a stutter (the loop reloads the same value and retries), but each one is a new branch for the
+// exhaustive scheduler, whose tree then never closes. Random and bounded runs keep them.
+inline bool& no_spurious_failures() {
+    static bool b = false;
+    return b;
+}
+
 inline bool site_matches(const Site& loc) {
     Weakening& w = weakening();
     if (w.file_suffix.empty() || loc.line != w.line) return false;
@@ -129,6 +137,9 @@ struct RelacyAtomicPolicy {
         }
         bool cas_weak(T& e, T d, order so, order fo, site s = site::current()) const {
             const order w = at_site(so, s);
+            if (no_spurious_failures()) {
+                return a_->compare_exchange_strong(e, d, w, info(s), for_failure(fo, w), info(s));
+            }
             return a_->compare_exchange_weak(e, d, w, info(s), for_failure(fo, w), info(s));
         }
         T fetch_or(T v, order o, site s = site::current()) const {

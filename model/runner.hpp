@@ -23,6 +23,7 @@ struct RunSpec {
     unsigned weaken_line = 0;         // ... and line (see relacy_policy.hpp) ...
     std::string weaken_order;         // ... and only operations asking for this ordering
     bool weaken_acq_rel_to_acquire = false;
+    bool spurious = false;            // full search: keep spurious cas_weak failures (never finishes)
 };
 
 struct RunResult {
