@@ -1,8 +1,8 @@
 // CrashPolicy: the production policy over the same real bytes, with a crash point before every
 // atomic access. Armed with a trigger, it ends the process with _exit(CRASH_EXIT) at the k-th access
-// of a chosen kind, optionally only at one call site of the core (the std::source_location the
-// policy's word operations receive). Disarmed, it counts accesses per call site, so a sweep can
-// enumerate every crash point a scenario passes through.
+// of a chosen kind, optionally only at one call site of the core (the amx::Site the policy's word
+// operations receive). Disarmed, it counts accesses per call site, so a sweep can enumerate every
+// crash point a scenario passes through.
 //
 // The kill happens *before* the access: a crash at a CAS means the CAS never ran; a crash at the
 // next access means it did. Together they cover both sides of every atomic step.
@@ -12,7 +12,6 @@
 #include <cstdint>
 #include <cstring>
 #include <map>
-#include <source_location>
 #include <string>
 #include <utility>
 
@@ -37,12 +36,12 @@ inline const char* kind_name(Kind k) {
     return "?";
 }
 
-// A call site: file (short) and line.
-struct Site {
+// A crash site: file (short), line and access kind.
+struct CrashSite {
     std::string file;
     unsigned line = 0;
     Kind kind = Kind::load;
-    auto operator<=>(const Site&) const = default;
+    auto operator<=>(const CrashSite&) const = default;
 };
 
 struct Trigger {
@@ -57,7 +56,7 @@ struct CrashState {
     Trigger trigger;
     std::uint64_t seen = 0;
     bool counting = false;
-    std::map<Site, std::uint64_t> hits;  // filled while counting
+    std::map<CrashSite, std::uint64_t> hits;  // filled while counting
 };
 inline CrashState& crash_state() {
     static CrashState s;
@@ -69,12 +68,12 @@ inline const char* short_file(const char* f) {
     return s ? s + 12 : f;
 }
 
-inline void crash_point(Kind kind, const std::source_location& at) {
+inline void crash_point(Kind kind, const amx::Site& at) {
     CrashState& st = crash_state();
-    if (st.counting) ++st.hits[Site{short_file(at.file_name()), at.line(), kind}];
+    if (st.counting) ++st.hits[CrashSite{short_file(at.file), at.line, kind}];
     const Trigger& t = st.trigger;
     if ((t.kinds & static_cast<unsigned>(kind)) == 0) return;
-    if (t.file != nullptr && (at.line() != t.line || std::strcmp(short_file(at.file_name()), t.file) != 0)) return;
+    if (t.file != nullptr && (at.line != t.line || std::strcmp(short_file(at.file), t.file) != 0)) return;
     if (++st.seen == t.k) ::_exit(CRASH_EXIT);
 }
 
@@ -85,7 +84,7 @@ struct CrashPolicy {
     static constexpr order release = StdAtomicPolicy::release;
     static constexpr order acq_rel = StdAtomicPolicy::acq_rel;
     static constexpr order seq_cst = StdAtomicPolicy::seq_cst;
-    using site = std::source_location;
+    using site = amx::Site;
 
     template <class T>
     class Word {

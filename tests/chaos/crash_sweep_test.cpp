@@ -137,7 +137,7 @@ std::string sweep_one(const SweepScenario& sc, const Trigger& t, Totals& tot) {
 }
 
 struct SiteHits {
-    Site site;
+    CrashSite site;
     std::uint64_t n;
 };
 
