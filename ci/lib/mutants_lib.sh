@@ -82,10 +82,19 @@ mut_build() {  # targets... ; log in $BUILD_LOG
 mut_stage_ctest() {
   local stage=$1 log=$2
   BUILD_LOG=$log.build; mut_build ${MUT_TARGETS[$stage]} || return 2
-  ctest --test-dir "$W/build" -R "^(${MUT_TESTS[$stage]})\$" --timeout 180 >"$log" 2>&1 && return 0
-  STAGE_CHECK=$(sed -n 's/^[[:space:]]*[0-9]* - \([^ ]*\) .*/\1/p' "$log" | tr '\n' ' ')
-  [ -z "$STAGE_CHECK" ] && STAGE_CHECK="ctest($stage)"
+  ctest --test-dir "$W/build" -R "^(${MUT_TESTS[$stage]})\$" --timeout 180 --output-on-failure >"$log" 2>&1 && return 0
+  # Killed only by a failure the clean tree does not have (baseline signature of this stage).
+  local new; new=$(comm -23 <(mut_signature "$log") <(sort -u "$W/baseline-sig/$stage" 2>/dev/null))
+  [ -z "$new" ] && return 0
+  STAGE_CHECK=$(echo $new)
   return 1
+}
+
+# What failed in a ctest log: "case:Suite.Test" per failed gtest case, "test:NAME(kind)" per failed
+# ctest test (kind: Failed, SEGFAULT, Timeout, ...). Sorted, one per line.
+mut_signature() {
+  { sed -n 's/^\[  FAILED  \] \([A-Za-z_][A-Za-z0-9_/]*\.[A-Za-z0-9_/]*\).*/case:\1/p' "$1"
+    sed -n 's/^[[:space:]]*[0-9]* - \([^ ]*\) (\(.*\))$/test:\1(\2)/p' "$1"; } | sort -u
 }
 
 mut_stage_named() {
@@ -94,6 +103,8 @@ mut_stage_named() {
   local bin; bin=$(find "$W/build" -type f -name "$test" -perm -u+x | head -n 1)
   [ -n "$bin" ] || { echo "no binary $test" >"$log"; return 2; }
   (cd "$(dirname "$bin")" && timeout 180 "$bin" --gtest_filter="$filter") >"$log" 2>&1 && return 0
+  # a case that fails on the clean tree too kills nothing
+  grep -qxF "case:$filter" "$W"/baseline-sig/* 2>/dev/null && return 0
   STAGE_CHECK="$test:$filter"
   return 1
 }
@@ -103,11 +114,13 @@ mut_stage_named() {
 mut_stage_model() {
   local scen=${1//,/ } log=$2 m="$W/src/model"
   [ -z "$scen" ] && scen=$(cd "$m" && ls sc_*.cpp | sed 's/^sc_//; s/\.cpp$//' | tr '\n' ' ')
-  local srcs="$m/main.cpp" s
-  for s in $scen; do srcs="$srcs $m/sc_$s.cpp"; done
-  # shellcheck disable=SC2086
-  g++ -std=c++20 $MUT_MODEL_FLAGS -fno-sized-deallocation -w -I"$W/src/include" -I"$W/src/tests" -I"$m" \
-    $srcs -o "$W/model_runner" >"$log.build" 2>&1 || return 2
+  local srcs="main" s o="$W/model-obj"
+  for s in $scen; do srcs="$srcs sc_$s"; done
+  rm -rf "$o"; mkdir -p "$o"
+  # one object per scenario, MUT_JOBS at a time; then link
+  printf '%s\n' $srcs | xargs -P "$MUT_JOBS" -I{} g++ -std=c++20 $MUT_MODEL_FLAGS -fno-sized-deallocation -w \
+    -I"$W/src/include" -I"$W/src/tests" -I"$m" -c "$m/{}.cpp" -o "$o/{}.o" >"$log.build" 2>&1 || return 2
+  g++ "$o"/*.o -o "$W/model_runner" >>"$log.build" 2>&1 || return 2
   local list; list=$(echo $scen | tr ' ' ',')
   local tiers="quick"; [ "$budget" = nightly ] && tiers="quick full"
   local t
@@ -132,12 +145,19 @@ run_baseline() {
   mut_apply "$clean" || return 1
   local st ok=0
   printf 'baseline (clean tree)                      ' >&2
+  rm -rf "$W/baseline-sig" "$W/baseline-failures.tsv"; mkdir -p "$W/baseline-sig"
   local stages=$MUT_LADDER; [ "$budget" = quick ] && stages=unit  # the smoke mutants' named tests
   for st in $stages; do
     printf '%s ' "$st" >&2
-    mut_stage "$st" "" "$logs/$st.log" baseline
-    case $? in
-      1) printf '\nbaseline: stage %s FAILS on the clean tree (%s); see %s\n' "$st" "$STAGE_CHECK" "$logs/$st.log" >&2; ok=1 ;;
+    mut_stage "$st" "" "$logs/$st.log" baseline; local rc=$?
+    [ "$st" = model ] || mut_signature "$logs/$st.log" >"$W/baseline-sig/$st"
+    case $rc in
+      1) if [ "$st" = model ]; then
+           printf '\nbaseline: stage model FAILS on the clean tree (%s); see %s\n' "$STAGE_CHECK" "$logs/$st.log" >&2; ok=1
+         else  # known failures of the clean tree: recorded, not counted as kills (reported)
+           printf '[clean tree fails: %s] ' "$STAGE_CHECK" >&2
+           printf '%s\t%s\n' "$st" "$STAGE_CHECK" >>"$W/baseline-failures.tsv"
+         fi ;;
       2) printf '\nbaseline: stage %s does not build; see %s.build\n' "$st" "$logs/$st.log" >&2; ok=1 ;;
     esac
   done
