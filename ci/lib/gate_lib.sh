@@ -129,7 +129,9 @@ gate_finish() {
   {
     echo '<?xml version="1.0" encoding="UTF-8"?>'
     echo '<testsuites name="atomic-matrix gate">'
-    local x; for x in "$G"/junit/*.xml; do [ -f "$x" ] && grep -v '^<?xml' "$x"; done
+    local x; for x in "$G"/junit/*.xml; do
+      [ -f "$x" ] && grep -v '^<?xml' "$x" | sed "s/<testsuite name=\"(empty)\"/<testsuite name=\"$(basename "$x" .xml)\"/"
+    done
     local n; n=$(grep -c '<testcase' "$G/junit/gate.cases" 2>/dev/null || echo 0)
     local f; f=$(grep -c '<failure' "$G/junit/gate.cases" 2>/dev/null || echo 0)
     printf '<testsuite name="gate" tests="%s" failures="%s">\n' "$n" "$f"
