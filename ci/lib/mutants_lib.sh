@@ -26,6 +26,9 @@ declare -A MUT_TESTS=(
 MUT_FLAGS=${AMX_MUTANT_CXXFLAGS:--O0}      # the ctest stages: compile time dominates, not run time
 MUT_MODEL_FLAGS=${AMX_MUTANT_MODEL_FLAGS:--O1}
 MUT_JOBS=${AMX_MUTANT_JOBS:-2}
+# Tests that fail on the clean tree now and then (they count allocation failures, and the core
+# still reports spurious contention / out_of_memory for 2 threads at -O0): never a kill on their own.
+MUT_FLAKY=${AMX_MUTANT_FLAKY:-"Handler.ShareAcrossThreads Stress.OriginalWorkloadTwoThreadsStaysClean Regression.U15_SmallLiveSetUnderContentionNeverFails"}
 
 mut_log() { printf '%s\n' "$*" >&2; }
 
@@ -55,7 +58,11 @@ mut_configure() {
 mut_hint() {
   local k; k=$(bash "$root/ci/lib/mutant.sh" field "$1" killed-by)
   case "$k" in
-    model:*) echo "model|${k#model:}" ;;
+    model:*)  # "model:a,b (free text)": keep the names of existing scenarios
+      local s names=""; for s in $(echo "${k#model:}" | awk '{print $1}' | tr ',' ' '); do
+        [ -f "$root/model/sc_$s.cpp" ] && names="${names:+$names,}$s"
+      done
+      echo "model|$names" ;;
     unit|badinput|scenario|prop|fuzz|process) echo "$k|" ;;
     prop:*|fuzz:*|unit:*|badinput:*|scenario:*|process:*) echo "${k%%:*}|" ;;
     *_test:*|*_replay:*) echo "named|$k" ;;
@@ -86,6 +93,10 @@ mut_stage_ctest() {
   # Killed only by a failure the clean tree does not have (baseline signature of this stage).
   local new; new=$(comm -23 <(mut_signature "$log") <(sort -u "$W/baseline-sig/$stage" 2>/dev/null))
   [ -z "$new" ] && return 0
+  # Failures only of tests that flake on the clean tree (spurious allocation failures of the core
+  # under contention, see the report) are not a kill; a crash or timeout of the binary still is.
+  local real; real=$(grep -v -e '(Failed)$' $(for f in $MUT_FLAKY; do printf -- '-e case:%s ' "$f"; done) <<<"$new")
+  if [ -z "$real" ]; then echo "flaky-only failure, not a kill: $(echo $new)" >>"$log"; return 0; fi
   STAGE_CHECK=$(echo $new)
   return 1
 }
@@ -178,7 +189,8 @@ run_mutant() {
   else
     local plan=() hint; hint=$(mut_hint "$patch")
     [ -n "$hint" ] && plan+=("$hint")
-    local s; for s in $MUT_LADDER; do [ "${hint%%|*}" = "$s" ] || plan+=("$s|"); done
+    # the ladder; a stage the hint ran in full is not repeated (a hinted model subset is)
+    local s; for s in $MUT_LADDER; do [ "$hint" = "$s|" ] || plan+=("$s|"); done
     [ -n "$only_stage" ] && plan=("$only_stage|$( [ "${hint%%|*}" = "$only_stage" ] && echo "${hint#*|}")")
     [ "$budget" = quick ] && [ -z "$only_stage" ] && plan=("${plan[0]}")
     for s in "${plan[@]}"; do
@@ -203,7 +215,9 @@ mutants_matrix_md() {
   echo "| mutant | breaks | verdict | killing check (stage) | seconds |"
   echo "|---|---|---|---|---|"
   awk -F'\t' 'NR>1 { gsub(/\|/, "/", $7); gsub(/\|/, "/", $4);
-    printf "| `%s` | %s | %s | %s (%s) | %s |\n", $1, $7, $2, $4, $3, $5 }' "$1"
+    n = split($4, w, " "); c = $4
+    if (n > 3) c = w[1] " " w[2] " " w[3] " +" (n - 3) " more"
+    printf "| `%s` | %s | %s | %s (%s) | %s |\n", $1, $7, $2, c, $3, $5 }' "$1"
 }
 
 # Replaces the text between the kill-matrix markers of VERIFICATION.md.
