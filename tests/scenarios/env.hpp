@@ -2,8 +2,8 @@
 // instruments every policy shares:
 //   - fill / check_fill: payload patterns written through the same policy words as headers (relaxed,
 //     H9), so a CAS or store that lands on a stale header shows up as a broken pattern;
-//   - own / disown: a shadow of plain policy cells (rl::var under Relacy), one per minimal-block
-//     slot, written by whoever owns the block; two owners of one block are a data race for the
+//   - own / disown: a shadow of plain policy cells (rl::var under Relacy), one per 16-byte
+//     granule, written by whoever owns the block; two owners of one block are a data race for the
 //     model checker (and for TSan under the production policy).
 // Scenarios (scenarios.hpp) are written once against this and run under every policy.
 #pragma once
@@ -20,7 +20,7 @@ template <AtomicPolicy P, Geometry G>
 struct Env {
     using H = Heap<P, G>;
     using L = ControlLayout<G>;
-    static constexpr std::uint32_t SHADOW_SLOTS = 64;
+    static constexpr std::uint32_t SHADOW_SLOTS = 128;  // one per 16-byte granule: 2 KiB of blocks
 
     H heap;
     std::array<typename P::template cell<std::uint32_t>, SHADOW_SLOTS> shadow{};
@@ -65,8 +65,8 @@ private:
     template <class F>
     void for_slots(std::uint32_t hdr, F&& f) {
         const std::uint32_t size = ctx().size_w(hdr).load(P::relaxed);
-        for (std::uint32_t off = hdr; off < hdr + size; off += L::MIN_BLOCK) {
-            const std::uint32_t slot = (off - ctx().first) / L::MIN_BLOCK;
+        for (std::uint32_t off = hdr; off < hdr + size; off += L::ALIGN) {
+            const std::uint32_t slot = (off - ctx().first) / L::ALIGN;
             if (slot < SHADOW_SLOTS) f(shadow[slot]);
         }
     }

@@ -96,6 +96,7 @@ private:
         std::uint32_t b = c_.first, prev = 0, prev_state = ~0u;
         for (std::uint32_t i = 0; b < c_.end; ++i) {
             if (i > c_.max_blocks()) { add("CH1", b, 0, "chain longer than the segment can hold"); return; }
+            if (!c_.plausible_block(b)) { add("CH1", b, c_.end, "block header does not fit before the segment's end"); return; }
             if (c_.check_w(b).load(P::relaxed) != c_.expected_check(b)) add("HD1", b, 0, "header check word missing");
             const std::uint32_t size = c_.size_w(b).load(P::relaxed);
             const std::uint32_t state = c_.state_w(b).load(P::relaxed);

@@ -82,6 +82,7 @@ private:
     FitResult search_up(std::uint32_t cls, std::uint32_t need, bool& interfered,
                         std::uint32_t& held, bool exhaustive) const {
         const auto& bits = lists_.bitmaps();
+        std::uint32_t drained = Bitmaps<C>::NONE;  // a class we emptied ourselves (held blocks)
         for (std::uint32_t step = 0; step < 2 * Map::CLASS_COUNT + c_.max_blocks(); ++step) {
             if (!exhaustive) cls = bits.find_from(cls);
             if (cls == Bitmaps<C>::NONE || cls >= Map::CLASS_COUNT) return {FitStatus::none, 0};
@@ -89,7 +90,7 @@ private:
             if (p.status == PopStatus::corrupt) return {FitStatus::corrupt, p.block};
             if (p.status == PopStatus::contended) { interfered = true; continue; }
             if (p.status == PopStatus::empty) {
-                if (!exhaustive) {
+                if (!exhaustive && cls != drained) {
                     interfered = true;  // marked but empty: stale bit, or a heal holds the list
                     bits.mark_maybe_empty(cls);
                 }
@@ -100,6 +101,7 @@ private:
             if (!c_.plausible_size(p.block, size)) return {FitStatus::corrupt, p.block};
             if (size >= need) return {FitStatus::got, p.block};
             hold(p.block, held);  // only the overflow class can hold blocks that do not fit
+            drained = cls;
         }
         interfered = true;
         return {FitStatus::none, 0};

@@ -75,12 +75,18 @@ public:
     }
 
     // Merges B (owned, unlisted) with everything it can claim on both sides; returns the survivor.
+    // Alternates until neither side makes progress: popping the left neighbour can uncover the
+    // right one at the head of its list (property P5, ascending frees; docs/verification/prop.md F2).
     std::uint32_t coalesce(std::uint32_t b) const {
-        for (std::uint32_t i = 0; i < c_.max_blocks() && absorb_right(b); ++i) {}
         for (std::uint32_t i = 0; i < c_.max_blocks(); ++i) {
+            bool progress = false;
+            while (absorb_right(b)) progress = true;  // each success removes a block: bounded
             const std::uint32_t s = merge_left(b);
-            if (s == b) break;
-            b = s;
+            if (s != b) {
+                b = s;
+                progress = true;
+            }
+            if (!progress) break;
         }
         return b;
     }

@@ -104,6 +104,8 @@ private:
                 const std::uint32_t r = b + size;
                 if (!c_.plausible_block(r) || !ours(r, token)) break;
                 const std::uint32_t rsize = c_.size_w(r).load(P::relaxed);
+                // r carries our token but a corrupted image can forge one: check its size too.
+                if (!c_.plausible_size(r, rsize)) break;
                 const std::uint32_t w = r + rsize;
                 if (w < c_.end) c_.prev_w(w).store(b, P::relaxed);  // we own w's left neighbour
                 c_.size_w(b).store(size + rsize, P::relaxed);

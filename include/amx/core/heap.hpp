@@ -28,7 +28,16 @@ public:
     using Layout = ControlLayout<G>;
     using Map = SizeClasses<G>;
     using Memory = typename P::Memory;
-    static constexpr int MAX_ALLOC_ATTEMPTS = 64;
+    // Attempts before allocation reports contention. Late attempts yield the CPU, so the default
+    // budget rides out a holder preempted for several scheduler timeslices (a few ms in all);
+    // a geometry may set its own (model geometries keep it small: every attempt is explored).
+    static constexpr int MAX_ALLOC_ATTEMPTS = [] {
+        if constexpr (requires { G::MAX_ALLOC_ATTEMPTS; }) {
+            return static_cast<int>(G::MAX_ALLOC_ATTEMPTS);
+        } else {
+            return 64;
+        }
+    }();
     static constexpr int YIELD_AFTER = 10;
     static constexpr int MAX_CLAIM_TRIES = 64;
 
@@ -96,7 +105,6 @@ private:
         const std::uint32_t spins = attempt >= 16 ? G::SETTLE_SPINS : (1u << attempt);
         for (std::uint32_t i = 0; i < spins && i < G::SETTLE_SPINS; ++i) P::spin_hint();
     }
-    std::uint64_t heads_fingerprint() const;
     // Chaos hook: the block is ours (popped, not yet published); @AL.publish releases the store.
     void record_owner(std::uint32_t b) const { ctx_.word(b, hdr::RESERVED).store(participant_, P::relaxed); }
 
@@ -204,40 +212,37 @@ Result<Heap<P, G>> Heap<P, G>::attach(const Memory& mem) {
 
 // ---- allocate / free -------------------------------------------------------------------------
 
-// A digest of every head word: any push, pop or detach changes it (the tags count every CAS).
-// @TR.digest acquire: pairs with @FL.pop.cas / @FL.push.cas (seeing a list change, we see the
-// changer's raised transit counter).
-template <AtomicPolicy P, Geometry G>
-std::uint64_t Heap<P, G>::heads_fingerprint() const {
-    std::uint64_t x = 0;
-    for (std::uint32_t c = 0; c < Map::CLASS_COUNT; ++c) {
-        x = fnv1a(x, ctx_.head_w(c).load(P::acquire));
-    }
-    return x;
-}
-
 // The out-of-memory decision (U15). One exhaustive attempt (every class head from the search class
-// up, no bitmaps), bracketed by two readings of the heads digest and of the transit total, taken
-// while we still hold the blocks we popped that did not fit. It is a real miss only if nobody else
-// was in transit (the total is our own 1) at either reading, no heal ran, and no head of a class that
-// could hold the request changed. Then at the moment of the second reading no free block fits.
+// up, no bitmaps, then the request's own class), bracketed by two readings of every head and of the
+// transit total, the second taken while we still hold the blocks we popped that did not fit. It is a
+// real miss only if nobody else was in transit (the total is our own 1) at either reading, no heal
+// ran, and every head is as it was or empty. Then at the second reading no free block fits:
 //   - A block popped by someone before our first reading: their transit count is in the total.
 //   - A pop after it, during our scan: their count is raised before their pop (@TR.enter is
 //     published by @FL.pop.cas); if it is lowered again before our second reading, everything they
-//     published is visible to that reading (@TR.total pairs with @TR.leave), so the digest changed or
-//     the block is smaller than the request.
+//     published is visible to that reading (@TR.total pairs with @TR.leave): a head changed to a
+//     non-empty value, or the memory went to a block too small for us, or to a user.
+//   - A head that is empty now was drained by us (we hold what did not fit) or consumed by others.
 template <AtomicPolicy P, Geometry G>
 bool Heap<P, G>::decisive_miss(const Protocols& p, Transit<Ctx>& t, std::uint32_t need, FitResult& out) const {
     // @AL.heal_check acquire: pairs with @HL.count.
     auto heals = [&] { return ctx_.seg_w(seg::HEALS_RUNNING).load(P::acquire); };
-    const std::uint64_t d0 = heads_fingerprint();
+    // @TR.digest acquire: pairs with @FL.pop.cas / @FL.push.cas (seeing a list change, we see the
+    // changer's raised transit counter).
+    auto head = [&](std::uint32_t c) { return ctx_.head_w(c).load(P::acquire); };
+    std::uint64_t before[Map::CLASS_COUNT];
+    for (std::uint32_t c = 0; c < Map::CLASS_COUNT; ++c) before[c] = head(c);
     const std::uint32_t t0 = t.total(), h0 = heals();
     std::uint32_t held = 0;
     out = p.alloc.try_fit(need, held, /*exhaustive=*/true);
     const std::uint32_t t1 = t.total(), h1 = heals();
-    const bool same = heads_fingerprint() == d0;
+    bool unchanged = true;
+    for (std::uint32_t c = 0; c < Map::CLASS_COUNT; ++c) {
+        const std::uint64_t now = head(c);
+        if (now != before[c] && unpack_head(now).offset != 0) unchanged = false;
+    }
     p.alloc.release_held(held);
-    return out.status == FitStatus::none && t0 == t.own() && t1 == t.own() && h0 == 0 && h1 == 0 && same;
+    return out.status == FitStatus::none && t0 == t.own() && t1 == t.own() && h0 == 0 && h1 == 0 && unchanged;
 }
 
 template <AtomicPolicy P, Geometry G>

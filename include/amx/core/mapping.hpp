@@ -34,6 +34,7 @@ struct SizeClasses {
 
     // First class guaranteed to hold s; the overflow class when none is guaranteed.
     static constexpr std::uint32_t search(std::uint64_t s) noexcept {
+        if (s > (std::uint64_t{1} << 62)) return OVERFLOW_CLASS;  // round-up below must not wrap
         if (s >= SMALL) {
             const std::uint32_t m = 63 - static_cast<std::uint32_t>(std::countl_zero(s));
             s += (std::uint64_t{1} << (m - G::SL_LOG2)) - 1;

@@ -31,7 +31,7 @@ struct BlockHeader {
     std::uint32_t check;      // header_check(offset, nonce) while a header; 0 once absorbed
     std::uint32_t list_hint;  // class index the block was last pushed to (a hint, validated)
     std::uint32_t owner;      // heal token while heal owns it; 0 otherwise
-    std::uint32_t reserved;   // 0
+    std::uint32_t reserved;   // participant slot + 1 of the allocating process (recover()), 0 = none
 };
 
 inline constexpr std::uint32_t BLOCK_HEADER_SIZE = sizeof(BlockHeader);

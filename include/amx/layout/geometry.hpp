@@ -16,8 +16,9 @@ struct DefaultGeometry {
     static constexpr std::uint32_t FL_COUNT = 26;   // first levels: enough for sizes < 2^32
     static constexpr std::uint32_t TAG_BITS = 32;   // ABA tag width of a free-list head
     static constexpr std::uint32_t MIN_PAYLOAD = 16;
-    // Cap of the spin-hint backoff between allocation attempts.
+    // Cap of the spin-hint backoff between allocation attempts, and the number of attempts.
     static constexpr std::uint32_t SETTLE_SPINS = 512;
+    static constexpr std::uint32_t MAX_ALLOC_ATTEMPTS = 1024;
 };
 
 // 3 x 2 classes; with 48-byte minimal blocks the reachable ones are {48}, {64..95} and the
