@@ -33,13 +33,7 @@ void check_one(std::uint64_t s, const char* name) {
         fail("mapping", strf("geometry %s, size %llu\n", name, static_cast<unsigned long long>(s)),
              strf("%s (value %llu)", what, static_cast<unsigned long long>(v)));
     };
-    // Open bug MAP-1 (regressions/open/mapping): search(s) wraps for s near 2^64 and returns a low
-    // class. The heap only searches 32-bit block sizes, so outside strict mode the search checks
-    // stop at 2^40.
-    if (s > (std::uint64_t{1} << 40) && !strict()) {
-        if (M::insert(s) != M::OVERFLOW_CLASS) bad("insert of a huge size is not the overflow class", M::insert(s));
-        return;
-    }
+    // MAP-1 (fixed; regressions/mapping/map-1-*): search(s) used to wrap for s near 2^64.
     const std::uint32_t ins = M::insert(s), srch = M::search(s);
     if (ins >= M::CLASS_COUNT) bad("insert index out of range", ins);
     if (srch >= M::CLASS_COUNT) bad("search index out of range", srch);
@@ -60,8 +54,7 @@ void check_pair(std::uint64_t a, std::uint64_t b, const char* name) {
     if (a > b) std::swap(a, b);
     check_one<G>(a, name);
     check_one<G>(b, name);
-    const bool search_domain = b <= (std::uint64_t{1} << 40) || strict();  // MAP-1, see check_one
-    if (M::insert(a) > M::insert(b) || (search_domain && M::search(a) > M::search(b))) {
+    if (M::insert(a) > M::insert(b) || M::search(a) > M::search(b)) {
         fail("mapping", strf("geometry %s, sizes %llu <= %llu\n", name, static_cast<unsigned long long>(a),
                              static_cast<unsigned long long>(b)), "mapping not monotone");
     }

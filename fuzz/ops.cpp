@@ -121,11 +121,9 @@ private:
         }
         if (!r) {
             log(" -> %s\n", errc_name(r.error().code));
-            // Open core bug OPS-1 (regressions/open/ops): a lone caller with no fitting block gets
-            // contention instead of out_of_memory. Tolerated unless AMX_FUZZ_STRICT is set.
-            if (!(r.error().code == Errc::contention && !strict())) {
-                expect_err(r.error(), Errc::out_of_memory, "allocate");
-            }
+            // OPS-1 (fixed; regressions/ops/ops-1-*): a lone caller with no fitting block got
+            // contention instead of out_of_memory.
+            expect_err(r.error(), Errc::out_of_memory, "allocate");
             const Stats s = stats(*heap_);  // allocate healed before giving up: no block fits
             expect(s.largest_free < need, "out_of_memory although a free block of %u holds %u", s.largest_free, need);
             return;

@@ -41,7 +41,8 @@ struct Suite : rl::test_suite<Suite<S, G>, S<RelacyAtomicPolicy, G>::THREADS> {
     using L = ControlLayout<G>;
     using E = scenario::Env<P, G>;
     static constexpr std::uint32_t CAP = L::FIRST_BLOCK + Sc::BLOCKS * L::MIN_BLOCK;
-    static constexpr std::uint32_t WIDE = align_up(L::END, 8);
+    // 64-bit words: the heads, the participant registry and the transit counters (up to the first block).
+    static constexpr std::uint32_t WIDE = align_up(L::FIRST_BLOCK, 8);
 
     std::array<rl::atomic<std::uint32_t>, CAP / 4> w32;
     std::array<rl::atomic<std::uint64_t>, WIDE / 8> w64;

@@ -64,12 +64,8 @@ struct Alloc : Cmd {
         } else {
             RC_ASSERT(!r.has_value());
             const Errc code = want == AllocOutcome::invalid_size ? Errc::invalid_size : Errc::out_of_memory;
-            // F3 (prop.md): the current core answers contention where out_of_memory is due. The
-            // quick tier tolerates it (AMX_PROP_TOLERATE_F3=1) so the other checks stay in CI; the
-            // deep tier is strict and fails until the core is fixed.
-            const bool tolerated = code == Errc::out_of_memory && r.error().code == Errc::contention &&
-                                   std::getenv("AMX_PROP_TOLERATE_F3") != nullptr;
-            if (!tolerated) RC_ASSERT(r.error().code == code);
+            // F3 (prop.md, fixed in 786347b): contention was answered where out_of_memory is due.
+            RC_ASSERT(r.error().code == code);
             cover(want == AllocOutcome::invalid_size ? K_ALLOC_INVALID : K_ALLOC_OOM);
         }
         sut.after(nextState(s0));

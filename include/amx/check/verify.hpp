@@ -16,7 +16,7 @@
 //   FL6 every FREE block is listed
 //   BM1 a non-empty list has its sl bit set; BM2 a non-zero sl word has its fl bit set
 //   HL1 no heal is running
-//   TR1 every transit counter is 0 (no operation in progress)
+//   TR1 every transit active count is 0 (no operation in progress)
 //   CO1 (strict mode: after heal) no two adjacent FREE blocks
 #pragma once
 #include <cstdint>
@@ -77,7 +77,8 @@ public:
         }
         if (c_.seg_w(seg::HEALS_RUNNING).load(P::relaxed) != 0) add("HL1", 0, 0, "heal still running");
         for (std::uint32_t s = 0; s < C::Layout::TRANSIT_SHARDS; ++s) {
-            if (const auto n = c_.transit_w(s).load(P::relaxed); n != 0) add("TR1", s, n, "transit counter raised at quiescence");
+            const auto active = static_cast<std::uint32_t>(c_.transit_w(s).load(P::relaxed));
+            if (active != 0) add("TR1", s, active, "transit counter raised at quiescence");
         }
         return std::move(rep_);
     }

@@ -39,7 +39,7 @@ struct Context {
     auto fl_w() const { return mem.u32(Layout::FL_BITMAP); }
     auto sl_w(std::uint32_t fl) const { return mem.u32(Layout::sl_bitmap(fl)); }
     auto seg_w(std::uint32_t field) const { return mem.u32(field); }
-    auto transit_w(std::uint32_t shard) const { return mem.u32(Layout::TRANSIT + 64 * shard); }
+    auto transit_w(std::uint32_t shard) const { return mem.u64(Layout::TRANSIT + 64 * shard); }
 
     std::uint32_t expected_check(std::uint32_t b) const noexcept { return header_check(b, nonce32); }
 

@@ -108,8 +108,8 @@ private:
                 continue;  // the value was garbage because the block moved on: retry
             }
             // @FL.pop.cas acq_rel: acquire, same pairing as @FL.pop.head, for the value the CAS
-            // confirms; release publishes our raised transit counter (@TR.enter) to whoever sees
-            // the list without this block (@TR.digest).
+            // confirms; release publishes our raised transit counter (@TR.enter): whoever sees the
+            // list without this block then sees us in transit (@TR.total, Heap::decisive_miss).
             if (head.cas_weak(seen, pack_head({next, next_tag<G>(h.tag)}), P::acq_rel, P::relaxed)) {
                 return {PopStatus::got, h.offset};
             }

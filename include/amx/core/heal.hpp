@@ -21,6 +21,7 @@
 #include "amx/core/coalesce.hpp"
 #include "amx/core/context.hpp"
 #include "amx/core/free_list.hpp"
+#include "amx/core/transit.hpp"
 
 namespace amx {
 
@@ -42,6 +43,8 @@ public:
 
     HealReport run() const {
         HealReport rep;
+        Transit<C> transit(c_);
+        transit.enter();  // the detached lists are in transit until re-pushed (PROTOCOL.md §6)
         add_running(1);  // @HL.begin: published to poppers by @FL.detach's release
         const std::uint32_t token = unique_token();
         const std::uint32_t chain = collect(token, rep);
@@ -63,8 +66,10 @@ private:
     std::uint32_t fetch_add(std::uint32_t field, std::uint32_t v) const {
         auto w = c_.seg_w(field);
         std::uint32_t seen = w.load(P::relaxed);
-        // @HL.count acq_rel: pairs with @AL.heal_check acquire in the allocator.
-        while (!w.cas_weak(seen, seen + v, P::acq_rel, P::relaxed)) P::spin_hint();
+        // @HL.count acq_rel: read by verify (HL1) and recover(); the allocator relies on transit
+        // (heal enters it) instead. Strong: fails only
+        // when another heal changed the word (lock-free; a weak CAS may fail spuriously forever).
+        while (!w.cas_strong(seen, seen + v, P::acq_rel, P::relaxed)) P::spin_hint();
         return seen;
     }
     void add_running(std::uint32_t v) const { fetch_add(seg::HEALS_RUNNING, v); }

@@ -31,8 +31,10 @@ public:
     // Attempts before allocation reports contention. Late attempts yield the CPU, so the default
     // budget rides out a holder preempted for several scheduler timeslices (a few ms in all);
     // a geometry may set its own (model geometries keep it small: every attempt is explored).
+    // Without P::yield_thread, extra attempts would only spin: such policies (model checker,
+    // fuzz scheduler) keep 64.
     static constexpr int MAX_ALLOC_ATTEMPTS = [] {
-        if constexpr (requires { G::MAX_ALLOC_ATTEMPTS; }) {
+        if constexpr (requires { G::MAX_ALLOC_ATTEMPTS; P::yield_thread(); }) {
             return static_cast<int>(G::MAX_ALLOC_ATTEMPTS);
         } else {
             return 64;
@@ -95,7 +97,16 @@ private:
     // Backoff between attempts: exponential spinning, then, for the later attempts, giving the CPU
     // away if the policy can (P::yield_thread, optional): a participant preempted while holding
     // the block we need can only finish if it runs. Bounded: MAX_ALLOC_ATTEMPTS in all.
+    // Past half the budget a yield is not enough: sched_yield only hands the CPU to tasks on our
+    // own runqueue, and a holder queued on another core's needs time, so we sleep briefly
+    // (P::sleep_briefly, optional; production: 50 us, about 25 ms over the whole budget).
     static void backoff(int attempt) {
+        if (attempt >= MAX_ALLOC_ATTEMPTS / 2) {
+            if constexpr (requires { P::sleep_briefly(); }) {
+                P::sleep_briefly();
+                return;
+            }
+        }
         if (attempt >= YIELD_AFTER) {
             if constexpr (requires { P::yield_thread(); }) {
                 P::yield_thread();
@@ -177,7 +188,9 @@ Result<void> Heap<P, G>::format(const Memory& mem, const FormatParams& fp) {
     for (std::uint32_t i = 0; i < 8; ++i) w64(offsetof(SegmentHeader, reserved) + 8 * i, 0);
     for (std::uint32_t off = Layout::FL_BITMAP; off < Layout::HEADS; off += 4) w32(off, 0);
     for (std::uint32_t c = 0; c < Map::CLASS_COUNT; ++c) w64(Layout::head(c), 0);
-    for (std::uint32_t off = Layout::END; off < Layout::FIRST_BLOCK; off += 4) w32(off, 0);
+    // Registry and transit counters are 64-bit words; every offset is accessed with one width.
+    static_assert(Layout::END % 8 == 0 && Layout::FIRST_BLOCK % 8 == 0);
+    for (std::uint32_t off = Layout::END; off < Layout::FIRST_BLOCK; off += 8) w64(off, 0);
 
     Ctx ctx{mem, Layout::FIRST_BLOCK, h.capacity, static_cast<std::uint32_t>(h.nonce)};
     ctx.write_header(ctx.first, ctx.end - ctx.first, STATE_FREE, 0);
@@ -213,36 +226,24 @@ Result<Heap<P, G>> Heap<P, G>::attach(const Memory& mem) {
 // ---- allocate / free -------------------------------------------------------------------------
 
 // The out-of-memory decision (U15). One exhaustive attempt (every class head from the search class
-// up, no bitmaps, then the request's own class), bracketed by two readings of every head and of the
-// transit total, the second taken while we still hold the blocks we popped that did not fit. It is a
-// real miss only if nobody else was in transit (the total is our own 1) at either reading, no heal
-// ran, and every head is as it was or empty. Then at the second reading no free block fits:
-//   - A block popped by someone before our first reading: their transit count is in the total.
-//   - A pop after it, during our scan: their count is raised before their pop (@TR.enter is
-//     published by @FL.pop.cas); if it is lowered again before our second reading, everything they
-//     published is visible to that reading (@TR.total pairs with @TR.leave): a head changed to a
-//     non-empty value, or the memory went to a block too small for us, or to a user.
-//   - A head that is empty now was drained by us (we hold what did not fit) or consumed by others.
+// up, no bitmaps, then the request's own class), between two transit snapshots. It is a real miss
+// only if no other operation was active at either snapshot and no operation completed in between
+// (the epochs did not move). Then no other operation changed any list while we scanned:
+//   - one active at the first snapshot, or still active at the second, is counted;
+//   - one that started and finished in between moved its epoch;
+//   - one whose effect our scan saw (a pop or push, read through an acquire head load that
+//     synchronises with its release CAS) entered before that effect, so the second snapshot, read
+//     after the scan, sees its enter (and so counts it active, or its epoch moved).
+// So every list we scanned was, at the second snapshot, as we saw it, minus the blocks we hold: no
+// free block fits.
 template <AtomicPolicy P, Geometry G>
 bool Heap<P, G>::decisive_miss(const Protocols& p, Transit<Ctx>& t, std::uint32_t need, FitResult& out) const {
-    // @AL.heal_check acquire: pairs with @HL.count.
-    auto heals = [&] { return ctx_.seg_w(seg::HEALS_RUNNING).load(P::acquire); };
-    // @TR.digest acquire: pairs with @FL.pop.cas / @FL.push.cas (seeing a list change, we see the
-    // changer's raised transit counter).
-    auto head = [&](std::uint32_t c) { return ctx_.head_w(c).load(P::acquire); };
-    std::uint64_t before[Map::CLASS_COUNT];
-    for (std::uint32_t c = 0; c < Map::CLASS_COUNT; ++c) before[c] = head(c);
-    const std::uint32_t t0 = t.total(), h0 = heals();
+    const TransitSnapshot before = t.snapshot();
     std::uint32_t held = 0;
     out = p.alloc.try_fit(need, held, /*exhaustive=*/true);
-    const std::uint32_t t1 = t.total(), h1 = heals();
-    bool unchanged = true;
-    for (std::uint32_t c = 0; c < Map::CLASS_COUNT; ++c) {
-        const std::uint64_t now = head(c);
-        if (now != before[c] && unpack_head(now).offset != 0) unchanged = false;
-    }
+    const TransitSnapshot after = t.snapshot();
     p.alloc.release_held(held);
-    return out.status == FitStatus::none && t0 == t.own() && t1 == t.own() && h0 == 0 && h1 == 0 && unchanged;
+    return out.status == FitStatus::none && before.active == t.own() && before == after;
 }
 
 template <AtomicPolicy P, Geometry G>

@@ -266,9 +266,11 @@ private:
     void reset_transit() {
         if constexpr (requires { L::TRANSIT_SHARDS; }) {
             for (std::uint32_t s = 0; s < L::TRANSIT_SHARDS; ++s) {
-                auto w = c_.mem.u32(L::TRANSIT + 64 * s);
-                rep_.transit_reset += w.load(P::relaxed);
-                w.store(0, P::release);  // @RC.transit release: pairs with @TR.total acquire
+                auto w = c_.transit_w(s);
+                const std::uint64_t v = w.load(P::relaxed);
+                rep_.transit_reset += static_cast<std::uint32_t>(v);
+                // Keep the epoch (it only grows), clear the active count.
+                w.store(v & ~std::uint64_t{0xFFFFFFFF}, P::release);  // @RC.transit release: pairs with @TR.total
             }
         }
     }

@@ -5,13 +5,18 @@
 // out_of_memory would be wrong whenever another participant held the only fitting block for a
 // moment: one big free block is popped by every allocation that splits it (U15).
 //
-// Every operation that may pop raises a transit counter before its first pop and lowers it after
-// its last publication. Counters are sharded over TRANSIT_SHARDS cache lines, chosen by thread, so
-// participants rarely share a line. The out-of-memory decision (Heap::decisive_miss) requires the
-// total to be only its own 1, before and after a full scan.
+// Every operation that may pop or push (allocate, free, heal) enters transit before its first pop
+// and leaves after its last publication. A transit word is 64 bits: {epoch : high 32, active : low
+// 32}. Enter adds 1 to active; leave subtracts 1 from active and adds 1 to epoch, in one RMW.
+// Words are sharded over TRANSIT_SHARDS cache lines, chosen by thread.
 //
-// TR1: at quiescence every counter is 0 (verify). A participant that dies inside an operation leaves
-// its count raised; allocation then reports contention instead of out_of_memory until recover().
+// The out-of-memory decision (Heap::decisive_miss) reads a snapshot, scans, and reads again: if no
+// other operation was active at either reading and no epoch moved, no other operation touched a
+// list in between, so what the scan saw was the whole truth.
+//
+// TR1: at quiescence every active count is 0 (verify). A participant that dies inside an operation
+// leaves its count raised; allocation then reports contention instead of out_of_memory until
+// recover() resets the counters.
 #pragma once
 #include <cstdint>
 
@@ -19,42 +24,55 @@
 
 namespace amx {
 
+struct TransitSnapshot {
+    std::uint64_t active = 0;  // operations in transit, summed over shards
+    std::uint64_t epochs = 0;  // operations completed, summed over shards (each shard monotone)
+    friend bool operator==(const TransitSnapshot&, const TransitSnapshot&) = default;
+};
+
 template <class C>
 class Transit {
     using P = typename C::Policy;
     using L = typename C::Layout;
+    static constexpr std::uint64_t ONE_EPOCH = std::uint64_t{1} << 32;
 
 public:
     explicit Transit(const C& ctx) : c_(ctx), shard_(pick_shard()) {}
     Transit(const Transit&) = delete;
     ~Transit() { leave(); }
 
+    // @TR.enter: published by the release half of our first pop (@FL.pop.cas) or push.
     void enter() {
         if (entered_) return;
         entered_ = true;
-        bump(1);  // @TR.enter: published by the release half of our first pop (@FL.pop.cas)
+        bump(1);
     }
+    // @TR.leave release: everything we published happens-before a reader that sees the epoch move.
     void leave() {
         if (!entered_) return;
         entered_ = false;
-        bump(~0u);  // -1; @TR.leave release inside: our publications happen-before it
+        bump(ONE_EPOCH - 1);
     }
-    std::uint32_t own() const noexcept { return entered_ ? 1 : 0; }
+    std::uint64_t own() const noexcept { return entered_ ? 1 : 0; }
 
-    // Sum of every shard. @TR.total acquire: pairs with @TR.leave (what a finished operation
-    // published is visible after we see its counter lowered).
-    std::uint32_t total() const {
-        std::uint32_t sum = 0;
-        for (std::uint32_t s = 0; s < L::TRANSIT_SHARDS; ++s) sum += c_.transit_w(s).load(P::acquire);
-        return sum;
+    // @TR.total acquire: pairs with @TR.leave.
+    TransitSnapshot snapshot() const {
+        TransitSnapshot s;
+        for (std::uint32_t i = 0; i < L::TRANSIT_SHARDS; ++i) {
+            const std::uint64_t w = c_.transit_w(i).load(P::acquire);
+            s.active += static_cast<std::uint32_t>(w);
+            s.epochs += w >> 32;
+        }
+        return s;
     }
 
 private:
-    void bump(std::uint32_t delta) {
+    void bump(std::uint64_t delta) {
         auto w = c_.transit_w(shard_);
-        std::uint32_t seen = w.load(P::relaxed);
-        // @TR.leave release (on the decrement): pairs with @TR.total acquire.
-        while (!w.cas_weak(seen, seen + delta, P::release, P::relaxed)) P::spin_hint();
+        std::uint64_t seen = w.load(P::relaxed);
+        // Strong CAS: fails only when another operation changed the word, so the loop is
+        // lock-free (a weak CAS may fail spuriously forever; the schedules fuzzer forces that).
+        while (!w.cas_strong(seen, seen + delta, P::acq_rel, P::relaxed)) P::spin_hint();
     }
     static std::uint32_t pick_shard() {
         static thread_local const char anchor = 0;

@@ -83,8 +83,9 @@ struct ControlLayout {
     static constexpr std::uint32_t REGISTRY = align_up(END, 64);
     static constexpr std::uint32_t REGISTRY_SLOTS = registry_slots<G>();
     static constexpr std::uint32_t REGISTRY_END = REGISTRY + 8 * REGISTRY_SLOTS;
-    // Transit counters (docs/PROTOCOL.md §6): one u32 per 64-byte line, chosen by thread. Raised
-    // by an operation before it pops anything, lowered after it has published everything.
+    // Transit counters (docs/PROTOCOL.md §6): one u64 {epoch:32 | active:32} per 64-byte line,
+    // chosen by thread. Raised by an operation before it pops anything, lowered (and the epoch
+    // advanced) after it has published everything.
     static constexpr std::uint32_t TRANSIT = align_up(REGISTRY_END, 64);
     static constexpr std::uint32_t TRANSIT_SHARDS = CLASS_COUNT >= 16 ? 16 : 1;
     static constexpr std::uint32_t TRANSIT_END = TRANSIT + 64 * TRANSIT_SHARDS;

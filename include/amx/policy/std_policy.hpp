@@ -1,6 +1,7 @@
 // StdAtomicPolicy: the production policy. Words are std::atomic_ref views of the mapped bytes.
 #pragma once
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <thread>
@@ -77,8 +78,9 @@ struct StdAtomicPolicy {
 #endif
     }
     static void fence(order o) noexcept { std::atomic_thread_fence(o); }
-    // Optional hook: give the CPU away (late allocation retries; see Heap::backoff).
+    // Optional hooks for late allocation retries (Heap::backoff): give the CPU away, or sleep.
     static void yield_thread() noexcept { std::this_thread::yield(); }
+    static void sleep_briefly() noexcept { std::this_thread::sleep_for(std::chrono::microseconds(50)); }
 };
 
 static_assert(AtomicPolicy<StdAtomicPolicy>);
