@@ -89,8 +89,10 @@ public:
         std::uint64_t worst = 0;
         const std::uint64_t now = now_ns();
         for (std::uint32_t i = 0; i < g_workers; ++i) {
-            const std::uint64_t t = std::max(ctl_->w[i].call_start.load(std::memory_order_relaxed), resumed_[i]);
-            if (static_cast<int>(i) != stopped && ctl_->w[i].call_start.load() != 0 && now > t) worst = std::max(worst, now - t);
+            // One load: two could see "no call" and then a call that just began, and measure from 0.
+            const std::uint64_t start = ctl_->w[i].call_start.load(std::memory_order_relaxed);
+            const std::uint64_t t = std::max(start, resumed_[i]);
+            if (static_cast<int>(i) != stopped && start != 0 && now > t) worst = std::max(worst, now - t);
         }
         return worst;
     }
