@@ -169,3 +169,28 @@ TEST(Heap, TinyGeometryWorksEndToEnd) {
 
 }  // namespace
 }  // namespace amx
+
+namespace amx {
+namespace {
+
+// The last-resort scan of the request's own class pops blocks that do not fit and holds them; they
+// must all be listed again (FL6). Kills ci/mutants/held-blocks-dropped.patch.
+TEST(Heap, BlocksHeldByTheOwnClassScanAreListedAgain) {
+    TestHeap<> h(1 << 16);
+    const auto a = h->allocate(256 - BLOCK_HEADER_SIZE);  // a 256-byte block, class [256, 288)
+    ASSERT_TRUE(a);
+    ASSERT_TRUE(h->allocate(16));                         // guard: a stays apart from the rest
+    while (h->allocate(16)) {}                            // fill everything else
+    ASSERT_TRUE(h->free(*a));                             // the only free block: 256 bytes
+    const auto r = h->allocate(272 - BLOCK_HEADER_SIZE);  // needs 272: scans [256, 288), holds a
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::out_of_memory);
+    const auto rep = h.verify();
+    EXPECT_TRUE(rep.ok()) << rep.to_string();
+    EXPECT_EQ(rep.free_blocks, 1u);
+    EXPECT_EQ(rep.listed, 1u);
+    EXPECT_TRUE(h->allocate(256 - BLOCK_HEADER_SIZE)) << "the held block is allocatable again";
+}
+
+}  // namespace
+}  // namespace amx
