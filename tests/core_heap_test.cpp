@@ -194,3 +194,46 @@ TEST(Heap, BlocksHeldByTheOwnClassScanAreListedAgain) {
 
 }  // namespace
 }  // namespace amx
+
+namespace amx {
+namespace {
+
+// A listed block whose link points outside the segment, or a head at a misaligned offset: the pop
+// refuses to follow it (typed error, nothing installed). Kills ci/mutants/plausible-link-any.patch
+// and plausible-block-no-align.patch.
+TEST(Heap, CorruptedLinkIsNeverFollowed) {
+    TestHeap<> h(1 << 16);
+    const auto a = *h->allocate(16);
+    ASSERT_TRUE(h->allocate(16));  // guard
+    while (h->allocate(16)) {}
+    ASSERT_TRUE(h->free(a));       // the only free block, alone on its list
+    const auto& c = h->context();
+    c.next_w(a).store(0x7FFFFFF0u, StdAtomicPolicy::relaxed);  // link far past the end
+    const auto r = h->allocate(16);
+    ASSERT_FALSE(r) << "allocated 0x" << std::hex << *r;
+    EXPECT_EQ(r.error().code, Errc::corrupted);
+    const auto cls = SizeClasses<DefaultGeometry>::insert(c.size_w(a).load(StdAtomicPolicy::relaxed));
+    EXPECT_EQ(unpack_head(c.head_w(cls).load(StdAtomicPolicy::relaxed)).offset, a) << "head unchanged";
+}
+
+TEST(Heap, MisalignedHeadIsNeverFollowed) {
+    TestHeap<> h(1 << 16);
+    const auto a = *h->allocate(16);
+    ASSERT_TRUE(h->allocate(16));
+    while (h->allocate(16)) {}
+    ASSERT_TRUE(h->free(a));
+    const auto& c = h->context();
+    const auto cls = SizeClasses<DefaultGeometry>::insert(c.size_w(a).load(StdAtomicPolicy::relaxed));
+    const Head old = unpack_head(c.head_w(cls).load(StdAtomicPolicy::relaxed));
+    // Make the words a misaligned "block" at a + 4 would use look plausible, so that only the
+    // alignment check can refuse it: its next_free is a's check word, its size is a's state word.
+    c.check_w(a).store(0, StdAtomicPolicy::relaxed);
+    c.state_w(a).store(48, StdAtomicPolicy::relaxed);
+    c.head_w(cls).store(pack_head({a + 4, old.tag}), StdAtomicPolicy::relaxed);  // misaligned head
+    const auto r = h->allocate(16);
+    ASSERT_FALSE(r) << "allocated 0x" << std::hex << *r;
+    EXPECT_EQ(r.error().code, Errc::corrupted);
+}
+
+}  // namespace
+}  // namespace amx
