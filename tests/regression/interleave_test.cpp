@@ -4,6 +4,8 @@
 // exercises the same race with real threads (tests/scenarios/, run by tests/scenario_test.cpp).
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <algorithm>
 
 #include "interleave.hpp"
@@ -187,6 +189,42 @@ TEST(Regression, U15_BlockInTransitIsNotOutOfMemory) {
     ASSERT_FALSE(full);
     EXPECT_EQ(full.error().code, Errc::out_of_memory);
     EXPECT_TRUE(h.verify().ok()) << h.verify().to_string();
+}
+
+// U6/U7 (stale handle): T1 frees X through a stale handle and has checked X's header (check word
+// and live state); before its claim CAS, T2 frees X legitimately (X merges into its free left
+// neighbour L, X's header is killed), allocates L+X, and its user writes 1 (= ALLOCATED) where X's
+// state word was. T1's CAS then succeeds on payload: the post-claim re-check must see that X is no
+// longer a header, undo the CAS and refuse, leaving the payload as the user wrote it.
+// Kills ci/mutants/claim-no-recheck.patch.
+TEST(Regression, U7_StaleFreeWhoseBlockWasReusedIsRefusedAfterItsClaim) {
+    Disarm d;
+    TH h(1 << 16);
+    auto b = h.allocate_all({16, 16, 16, 16});  // g0 L X g1
+    const std::uint32_t l = b[1], x = b[2];
+    ASSERT_TRUE(h->free(l));
+    std::uint32_t merged = 0;
+    Interleave::at(before(Op::cas, x + hdr::STATE), [&] {
+        ASSERT_TRUE(h->free(x));  // X merges into L
+        ASSERT_EQ(h.size_of(l), 96u);
+        auto m = h->allocate(96 - BLOCK_HEADER_SIZE);
+        ASSERT_TRUE(m);
+        merged = *m;
+        ASSERT_EQ(merged, l);
+        std::memset(h.base() + l + BLOCK_HEADER_SIZE, 0, 96 - BLOCK_HEADER_SIZE);
+        const std::uint32_t one = STATE_ALLOCATED;  // user data that looks like X's old state
+        std::memcpy(h.base() + x + hdr::STATE, &one, sizeof one);
+    });
+    auto r = h->free(x);
+    ASSERT_TRUE(Interleave::fired());
+    ASSERT_FALSE(r) << "a stale free of reused memory was accepted";
+    EXPECT_EQ(r.error().code, Errc::invalid_offset);
+    std::uint32_t word = 0;
+    std::memcpy(&word, h.base() + x + hdr::STATE, sizeof word);
+    EXPECT_EQ(word, STATE_ALLOCATED) << "the user's payload was left changed";
+    EXPECT_EQ(h.state_of(l), STATE_ALLOCATED);
+    const auto v = h.verify();
+    EXPECT_TRUE(v.ok()) << v.to_string();
 }
 
 }  // namespace
