@@ -12,6 +12,7 @@
 #include <optional>
 #include <vector>
 
+#include "amx/policy/byte_memory.hpp"
 #include "amx/check/verify.hpp"
 #include "amx/core/heap.hpp"
 #include "amx/policy/std_policy.hpp"
@@ -136,23 +137,7 @@ struct InterposePolicy {
         std::uint32_t off_;
     };
 
-    class Memory {
-    public:
-        Memory() = default;
-        Memory(std::byte* base, std::uint64_t capacity) noexcept : base_(base), capacity_(capacity) {}
-        Word<std::uint32_t> u32(std::uint32_t off) const noexcept {
-            return {reinterpret_cast<std::uint32_t*>(base_ + off), off};
-        }
-        Word<std::uint64_t> u64(std::uint32_t off) const noexcept {
-            return {reinterpret_cast<std::uint64_t*>(base_ + off), off};
-        }
-        std::byte* base() const noexcept { return base_; }
-        std::uint64_t capacity() const noexcept { return capacity_; }
-
-    private:
-        std::byte* base_ = nullptr;
-        std::uint64_t capacity_ = 0;
-    };
+    using Memory = amx::ByteMemory<Word>;
 
     template <class T>
     using cell = S::cell<T>;
