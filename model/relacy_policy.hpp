@@ -67,9 +67,10 @@ inline bool& weaken_acq_rel_to_acquire() {
     return b;
 }
 
-// Full search only: treat cas_weak as cas_strong. A spurious failure of the core's weak CAS loops is
-// a stutter (the loop reloads the same value and retries), but each one is a new branch for the
-// exhaustive scheduler, whose tree then never closes. Random and bounded runs keep them.
+// Full and bounded searches: treat cas_weak as cas_strong. A spurious failure of the core's weak CAS
+// loops is a stutter (the loop reloads the same value and retries), but each one is a new branch
+// that no context bound limits, so the search tree never closes. The random tier (and the schedules
+// fuzzer, which chooses them) keep spurious failures; --spurious puts them back in a search.
 inline bool& no_spurious_failures() {
     static bool b = false;
     return b;
@@ -197,6 +198,9 @@ struct RelacyAtomicPolicy {
     static void spin_hint(site s = site::current()) { rl::yield(1, info(s)); }
     static void yield_thread(site s = site::current()) { rl::yield(1, info(s)); }
     static void fence(order o, site s = site::current()) { rl::atomic_thread_fence(at_site(o, s), info(s)); }
+    // Every simulated thread runs on the one OS thread: name it, so each gets its own transit shard
+    // (as real threads on different cache lines do; transit.hpp pick_shard).
+    static unsigned thread_slot() { return rl::thread_index(); }
 };
 
 static_assert(AtomicPolicy<RelacyAtomicPolicy>);

@@ -74,7 +74,14 @@ private:
         // lock-free (a weak CAS may fail spuriously forever; the schedules fuzzer forces that).
         while (!w.cas_strong(seen, seen + delta, P::acq_rel, P::relaxed)) P::spin_hint();
     }
+    // By thread. A policy may name the thread itself (P::thread_slot, optional): the model checker
+    // runs every simulated thread on one OS thread, where a thread_local would put them all on one
+    // shard, and the shared word would synchronise them in ways two real threads on two shards
+    // are not (masking a missing acquire or release elsewhere).
     static std::uint32_t pick_shard() {
+        if constexpr (requires { P::thread_slot(); }) {
+            return static_cast<std::uint32_t>(P::thread_slot()) % L::TRANSIT_SHARDS;
+        }
         static thread_local const char anchor = 0;
         const auto a = reinterpret_cast<std::uintptr_t>(&anchor);
         return static_cast<std::uint32_t>((a >> 6) ^ (a >> 12)) % L::TRANSIT_SHARDS;

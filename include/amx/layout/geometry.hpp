@@ -32,6 +32,13 @@ struct TinyGeometry {
     static constexpr std::uint32_t SETTLE_SPINS = 1;
 };
 
+// The model checker's geometry: TinyGeometry with a transit word per simulated thread (up to 4).
+// With one shared word every operation would synchronise with every other through it, hiding a
+// missing acquire or release elsewhere (docs/verification/model.md).
+struct ModelGeometry : TinyGeometry {
+    static constexpr std::uint32_t TRANSIT_SHARDS = 4;
+};
+
 template <class G>
 concept Geometry = requires {
     { G::ALIGN_LOG2 } -> std::convertible_to<std::uint32_t>;

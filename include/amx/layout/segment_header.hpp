@@ -51,6 +51,18 @@ constexpr std::uint32_t align_up(std::uint32_t v, std::uint32_t a) noexcept {
     return (v + a - 1) & ~(a - 1);
 }
 
+// Transit shards: 16 for a full geometry, 1 for a tiny one, unless the geometry names its own
+// (G::TRANSIT_SHARDS, optional: the model checker's geometry gives each thread its own word, as
+// real threads on different shards have, so the word does not synchronise them).
+template <Geometry G>
+constexpr std::uint32_t transit_shards() noexcept {
+    if constexpr (requires { G::TRANSIT_SHARDS; }) {
+        return G::TRANSIT_SHARDS;
+    } else {
+        return G::FL_COUNT * (1u << G::SL_LOG2) >= 16 ? 16 : 1;
+    }
+}
+
 // Participant registry size: 64 processes; geometries for model checking (a handful of classes)
 // keep the segment small with 4.
 template <Geometry G>
@@ -87,7 +99,8 @@ struct ControlLayout {
     // chosen by thread. Raised by an operation before it pops anything, lowered (and the epoch
     // advanced) after it has published everything.
     static constexpr std::uint32_t TRANSIT = align_up(REGISTRY_END, 64);
-    static constexpr std::uint32_t TRANSIT_SHARDS = CLASS_COUNT >= 16 ? 16 : 1;
+    static constexpr std::uint32_t TRANSIT_SHARDS = transit_shards<G>();
+    static_assert(TRANSIT_SHARDS >= 1 && TRANSIT_SHARDS <= 64);
     static constexpr std::uint32_t TRANSIT_END = TRANSIT + 64 * TRANSIT_SHARDS;
     static constexpr std::uint32_t FIRST_BLOCK = align_up(TRANSIT_END, ALIGN);
     static constexpr std::uint32_t MIN_BLOCK = align_up(BLOCK_HEADER_SIZE + G::MIN_PAYLOAD, ALIGN);
