@@ -270,7 +270,7 @@ void run_scenario(ByteReader& in, const char* name) {
 
 void run_any_scenario(ByteReader& in) {
     namespace sc = amx::scenario;
-    switch (in.u8() % 10) {
+    switch (in.u8() % 20) {
         case 0: run_scenario<sc::FreeFreeAdjacent>(in, "FreeFreeAdjacent"); break;
         case 1: run_scenario<sc::AllocAlloc>(in, "AllocAlloc"); break;
         case 2: run_scenario<sc::AllocVsFreeNeighbour>(in, "AllocVsFreeNeighbour"); break;
@@ -280,7 +280,17 @@ void run_any_scenario(ByteReader& in) {
         case 6: run_scenario<sc::AllocSplitVsFreeRight>(in, "AllocSplitVsFreeRight"); break;
         case 7: run_scenario<sc::HealVsAllocFree>(in, "HealVsAllocFree"); break;
         case 8: run_scenario<sc::StateVsFree>(in, "StateVsFree"); break;
-        default: run_scenario<sc::FormatVsAttach>(in, "FormatVsAttach"); break;
+        case 9: run_scenario<sc::FormatVsAttach>(in, "FormatVsAttach"); break;
+        case 10: run_scenario<sc::PushVsPop>(in, "PushVsPop"); break;
+        case 11: run_scenario<sc::PopVsPop>(in, "PopVsPop"); break;
+        case 12: run_scenario<sc::PopIfHeadVsPop>(in, "PopIfHeadVsPop"); break;
+        case 13: run_scenario<sc::AllocHandoffInspect>(in, "AllocHandoffInspect"); break;
+        case 14: run_scenario<sc::AllocHandoffFree>(in, "AllocHandoffFree"); break;
+        case 15: run_scenario<sc::StateHandoff>(in, "StateHandoff"); break;
+        case 16: run_scenario<sc::NoSpuriousOomHeal>(in, "NoSpuriousOomHeal"); break;
+        case 17: run_scenario<sc::NoSpuriousOomHeld>(in, "NoSpuriousOomHeld"); break;
+        case 18: run_scenario<sc::OomWhileHeld>(in, "OomWhileHeld"); break;
+        default: run_scenario<sc::OomAfterRelease>(in, "OomAfterRelease"); break;
     }
 }
 

@@ -1,3 +1,3 @@
 // Relacy runner for scenario AbaThreeThreads (tests/scenarios/).
 #include "harness.hpp"
-AMX_MODEL_SCENARIO(aba_three_threads, AbaThreeThreads, amx::TinyGeometry, "T1 pop,pop,push,push; T0,T2 pop,push")
+AMX_MODEL_SCENARIO(aba_three_threads, AbaThreeThreads, amx::ModelGeometry, "T1 pop,pop,push,push; T0,T2 pop,push")

@@ -55,6 +55,16 @@ TEST(Scenario, AllocSplitVsFreeRight) { run_many<AllocSplitVsFreeRight, TinyGeom
 TEST(Scenario, HealVsAllocFree) { run_many<HealVsAllocFree, TinyGeometry>(2000); }
 TEST(Scenario, StateVsFree) { run_many<StateVsFree, TinyGeometry>(2000); }
 TEST(Scenario, FormatVsAttach) { run_many<FormatVsAttach, TinyGeometry>(2000); }
+TEST(Scenario, PushVsPop) { run_many<PushVsPop, TinyGeometry>(2000); }
+TEST(Scenario, PopVsPop) { run_many<PopVsPop, TinyGeometry>(2000); }
+TEST(Scenario, PopIfHeadVsPop) { run_many<PopIfHeadVsPop, TinyGeometry>(2000); }
+TEST(Scenario, AllocHandoffInspect) { run_many<AllocHandoffInspect, TinyGeometry>(2000); }
+TEST(Scenario, AllocHandoffFree) { run_many<AllocHandoffFree, TinyGeometry>(2000); }
+TEST(Scenario, StateHandoff) { run_many<StateHandoff, TinyGeometry>(2000); }
+TEST(Scenario, NoSpuriousOomHeal) { run_many<NoSpuriousOomHeal, TinyGeometry>(2000); }
+TEST(Scenario, NoSpuriousOomHeld) { run_many<NoSpuriousOomHeld, TinyGeometry>(2000); }
+TEST(Scenario, OomWhileHeld) { run_many<OomWhileHeld, TinyGeometry>(2000); }
+TEST(Scenario, OomAfterRelease) { run_many<OomAfterRelease, TinyGeometry>(2000); }
 TEST(Scenario, FreeFreeAdjacentDefaultGeometry) { run_many<FreeFreeAdjacent, DefaultGeometry>(500); }
 
 }  // namespace

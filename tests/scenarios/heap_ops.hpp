@@ -131,14 +131,15 @@ struct StateVsFree {
 };
 
 // The init handshake: thread 0 formats a zeroed segment while thread 1 tries to attach. An attach
-// that succeeds must see a usable heap (every header word the formatter wrote).
+// that reads READY must succeed, and an attach that succeeds must see a usable heap (every header
+// word the formatter wrote).
 template <AtomicPolicy P, Geometry G>
 struct FormatVsAttach {
     static constexpr bool RAW = true;  // the runner neither formats nor builds an Env
     static constexpr int THREADS = 2;
     static constexpr std::uint32_t BLOCKS = 4;
-    static constexpr int ATTACH_TRIES = 3;
-    bool formatted = false, attached = false, used = false;
+    static constexpr int ATTACH_TRIES = 8;
+    bool formatted = false, attached = false, used = false, refused_ready = false;
 
     void setup_raw(const typename P::Memory&) {}
     void thread_raw(const typename P::Memory& mem, int i) {
@@ -147,8 +148,16 @@ struct FormatVsAttach {
             return;
         }
         for (int k = 0; k < ATTACH_TRIES && !attached; ++k) {
+            // A relaxed peek at the init word: it adds no synchronisation, and by coherence the
+            // acquire load inside attach reads this value or a later one. So if the peek saw READY,
+            // attach saw READY, and @SEG.ready/@SEG.attach must have made the header visible.
+            const bool ready = mem.u32(seg::INIT_STATE).load(P::relaxed) == INIT_READY;
             auto h = Heap<P, G>::attach(mem);
-            if (!h) { P::spin_hint(); continue; }
+            if (!h) {
+                if (ready) refused_ready = true;
+                P::spin_hint();
+                continue;
+            }
             attached = true;
             auto a = h->allocate(16);
             used = a && static_cast<bool>(h->free(*a));
@@ -156,6 +165,7 @@ struct FormatVsAttach {
     }
     void check_raw(const typename P::Memory& mem, Outcome& o) {
         o.expect(formatted, "format succeeds");
+        o.expect(!refused_ready, "attach saw INIT_READY yet refused the header (not published by @SEG.ready)");
         o.expect(!attached || used, "an attached heap allocates and frees");
         auto h = Heap<P, G>::attach(mem);
         o.expect(static_cast<bool>(h), "attach after format succeeds");

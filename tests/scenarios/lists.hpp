@@ -1,7 +1,9 @@
 // Scenarios on the free-list and bitmap protocols themselves (free_list.hpp, bitmaps.hpp), driven
 // through the real FreeLists / Bitmaps classes over the scenario's heap.
 #pragma once
+#include <array>
 #include <cstdint>
+#include <initializer_list>
 
 #include "env.hpp"
 
@@ -27,6 +29,155 @@ void list_block(E& env, std::uint32_t b, std::uint32_t cls) {
     lists.push(cls, b);
 }
 
+// Pops one block of cls and holds it: owned (shadow cells) and filled with the thread's pattern.
+// Returns the block, 0 if the pop did not get one.
+template <class E, class Lists>
+std::uint32_t take_block(E& env, const Lists& lists, std::uint32_t cls, std::uint32_t who, bool& alone) {
+    const PopResult p = lists.pop(cls);
+    if (p.status != PopStatus::got) return 0;
+    alone = env.own(p.block, who) && alone;
+    env.fill(p.block, who);
+    return p.block;
+}
+
+// Gives a held block back: its fill must be intact, then it is disowned and pushed on cls.
+template <class E, class Lists>
+void give_block(E& env, const Lists& lists, std::uint32_t cls, std::uint32_t who, std::uint32_t b, bool& fill_ok) {
+    if (b == 0) return;
+    fill_ok = env.check_fill(b, who) && fill_ok;
+    env.disown(b);
+    lists.push(cls, b);
+}
+
+// Setup of the two-block list scenarios: every block allocated, then b0 and b1 listed (b1 on top).
+template <class E, std::size_t N>
+bool list_two(E& env, std::uint32_t (&b)[N], std::uint32_t cls) {
+    if (!take_all(env, b)) return false;
+    list_block(env, b[0], cls);
+    list_block(env, b[1], cls);
+    return true;
+}
+
+// End of the two-block list scenarios: each held block {block, filler} (0 = none) must still hold
+// its filler's pattern and goes back on the list; then the heap is clean with both blocks listed.
+template <class E>
+void relist_and_verify(E& env, Outcome& o, std::uint32_t cls, std::initializer_list<std::array<std::uint32_t, 2>> held) {
+    FreeLists<typename E::H::Ctx> lists(env.ctx());
+    for (const auto& [b, who] : held) {
+        if (b == 0) continue;
+        o.expect(env.check_fill(b, who), "a held block's fill was overwritten");
+        lists.push(cls, b);
+    }
+    auto r = env.verify();
+    o.expect_clean(r);
+    o.expect(r.listed == 2, "both blocks are listed again");
+}
+
+// One push racing one pop (free_list.hpp @FL.push.cas / @FL.pop.head): T0 writes a block it owns
+// and pushes it; T1 pops whatever is on top, holds it, checks it and pushes it back. Whatever T1
+// pops, T0's writes happen before T1's (or the cells report a data race).
+template <AtomicPolicy P, Geometry G>
+struct PushVsPop {
+    static constexpr int THREADS = 2;
+    static constexpr std::uint32_t BLOCKS = 3;
+    static constexpr std::uint32_t CLS = SizeClasses<G>::insert(ControlLayout<G>::MIN_BLOCK);
+    std::uint32_t b[BLOCKS]{};
+    bool ok_setup = false, alone[THREADS]{true, true}, fill_ok[THREADS]{true, true};
+    std::uint32_t popped = 0;
+
+    void setup(Env<P, G>& e) {
+        ok_setup = take_all(e, b);
+        if (ok_setup) list_block(e, b[0], CLS);  // list: b0; b1 is T0's, b2 stays allocated
+    }
+    void thread(Env<P, G>& e, int i) {
+        if (!ok_setup) return;
+        FreeLists<typename Env<P, G>::H::Ctx> lists(e.ctx());
+        if (i == 0) {
+            alone[0] = e.own(b[1], 1);
+            e.fill(b[1], 1);
+            fill_ok[0] = e.check_fill(b[1], 1);
+            e.disown(b[1]);
+            e.ctx().state_w(b[1]).store(STATE_FREE, P::relaxed);  // published by the push
+            lists.push(CLS, b[1]);
+        } else {
+            popped = take_block(e, lists, CLS, 2, alone[1]);
+            give_block(e, lists, CLS, 2, popped, fill_ok[1]);
+        }
+    }
+    void check(Env<P, G>& e, Outcome& o) {
+        o.expect(ok_setup, "setup allocations");
+        o.expect(popped != 0, "the pop gets a block (b0 is listed throughout)");
+        for (int i = 0; i < THREADS; ++i) {
+            o.expect(alone[i], "a block had two owners");
+            o.expect(fill_ok[i], "a held block's fill was overwritten");
+        }
+        auto r = e.verify();
+        o.expect_clean(r);
+        o.expect(r.listed == 2, "both blocks are listed");
+    }
+};
+
+// Two pops of a two-block list: each gets a different block, and holds it.
+template <AtomicPolicy P, Geometry G>
+struct PopVsPop {
+    static constexpr int THREADS = 2;
+    static constexpr std::uint32_t BLOCKS = 3;
+    static constexpr std::uint32_t CLS = SizeClasses<G>::insert(ControlLayout<G>::MIN_BLOCK);
+    std::uint32_t b[BLOCKS]{};
+    bool ok_setup = false, alone[THREADS]{true, true};
+    std::uint32_t got[THREADS]{};
+
+    void setup(Env<P, G>& e) { ok_setup = list_two(e, b, CLS); }
+    void thread(Env<P, G>& e, int i) {
+        if (!ok_setup) return;
+        FreeLists<typename Env<P, G>::H::Ctx> lists(e.ctx());
+        got[i] = take_block(e, lists, CLS, static_cast<std::uint32_t>(i + 1), alone[i]);
+    }
+    void check(Env<P, G>& e, Outcome& o) {
+        o.expect(ok_setup, "setup allocations");
+        o.expect(got[0] != 0 && got[1] != 0, "both pops get a block (two listed, two pops)");
+        o.expect(got[0] != got[1], "the two pops got the same block");
+        o.expect(alone[0] && alone[1], "a block had two owners");
+        relist_and_verify(e, o, CLS, {{got[0], 1}, {got[1], 2}});
+    }
+};
+
+// pop_if_head (a merge claiming its neighbour, coalesce.hpp) racing a plain pop of the same list.
+// The list is b1 b0; T0 wants b1 only. Either T0 gets b1 and T1 gets b0, or T1 got b1 first and T0
+// gets nothing: never both b1, never b0 for T0.
+template <AtomicPolicy P, Geometry G>
+struct PopIfHeadVsPop {
+    static constexpr int THREADS = 2;
+    static constexpr std::uint32_t BLOCKS = 3;
+    static constexpr std::uint32_t CLS = SizeClasses<G>::insert(ControlLayout<G>::MIN_BLOCK);
+    std::uint32_t b[BLOCKS]{};
+    bool ok_setup = false, alone[THREADS]{true, true}, claimed = false;
+    std::uint32_t popped = 0;
+
+    void setup(Env<P, G>& e) { ok_setup = list_two(e, b, CLS); }
+    void thread(Env<P, G>& e, int i) {
+        if (!ok_setup) return;
+        FreeLists<typename Env<P, G>::H::Ctx> lists(e.ctx());
+        if (i == 0) {
+            claimed = lists.pop_if_head(CLS, b[1]);
+            if (claimed) {
+                alone[0] = e.own(b[1], 1);
+                e.fill(b[1], 1);
+            }
+        } else {
+            popped = take_block(e, lists, CLS, 2, alone[1]);
+        }
+    }
+    void check(Env<P, G>& e, Outcome& o) {
+        o.expect(ok_setup, "setup allocations");
+        o.expect(alone[0] && alone[1], "a block had two owners");
+        o.expect(popped != 0, "the plain pop gets a block");
+        if (claimed) o.expect(popped == b[0], "pop_if_head took b1, so the pop must have got b0");
+        else o.expect(popped == b[1], "pop_if_head failed, so the pop must have taken b1 first");
+        relist_and_verify(e, o, CLS, {{claimed ? b[1] : 0u, 1}, {popped, 2}});
+    }
+};
+
 // ABA on a Treiber stack (free_list.hpp, "Race prevented"): three threads pop and push the same
 // list. T1 pops two blocks and pushes them back in the other order, so the head returns to a block
 // T0 may have read with a stale next link. Every popped block is owned (shadow cells) and filled
@@ -47,31 +198,19 @@ struct AbaThreeThreads {
         if (!ok_setup) return;
         for (auto x : b) list_block(e, x, CLS);  // list: b3 b2 b1 b0
     }
-    std::uint32_t take(Env<P, G>& e, const FreeLists<typename Env<P, G>::H::Ctx>& lists, int i) {
-        const PopResult p = lists.pop(CLS);
-        if (p.status != PopStatus::got) return 0;
-        const auto who = static_cast<std::uint32_t>(i + 1);
-        alone[i] = e.own(p.block, who) && alone[i];
-        e.fill(p.block, who);
-        return p.block;
-    }
-    void give(Env<P, G>& e, const FreeLists<typename Env<P, G>::H::Ctx>& lists, int i, std::uint32_t x) {
-        if (x == 0) return;
-        fill_ok[i] = e.check_fill(x, static_cast<std::uint32_t>(i + 1)) && fill_ok[i];
-        e.disown(x);
-        lists.push(CLS, x);
-    }
     void thread(Env<P, G>& e, int i) {
         if (!ok_setup) return;
         FreeLists<typename Env<P, G>::H::Ctx> lists(e.ctx());
+        const auto who = static_cast<std::uint32_t>(i + 1);
         if (i == 1) {
-            const std::uint32_t x = take(e, lists, i), y = take(e, lists, i);
-            give(e, lists, i, x);  // x back on top: the head word's offset is x again (ABA)
-            give(e, lists, i, y);
+            const std::uint32_t x = take_block(e, lists, CLS, who, alone[i]);
+            const std::uint32_t y = take_block(e, lists, CLS, who, alone[i]);
+            give_block(e, lists, CLS, who, x, fill_ok[i]);  // x back on top: the head's offset is x again (ABA)
+            give_block(e, lists, CLS, who, y, fill_ok[i]);
             popped_enough[i] = x != 0 && y != 0;
         } else {
-            const std::uint32_t x = take(e, lists, i);
-            give(e, lists, i, x);
+            const std::uint32_t x = take_block(e, lists, CLS, who, alone[i]);
+            give_block(e, lists, CLS, who, x, fill_ok[i]);
             popped_enough[i] = x != 0;
         }
     }
@@ -80,6 +219,7 @@ struct AbaThreeThreads {
         for (int i = 0; i < THREADS; ++i) {
             o.expect(alone[i], "a popped block had a second owner (ABA)");
             o.expect(fill_ok[i], "a held block's fill was overwritten");
+            o.expect(popped_enough[i], "every pop gets a block (4 listed, at most 4 held at once)");
         }
         auto r = e.verify();
         o.expect_clean(r);

@@ -132,5 +132,6 @@ struct DoubleFreeRace {
 }  // namespace amx::scenario
 
 // More scenarios, one file per protocol area.
+#include "handoff.hpp"  // IWYU pragma: export
 #include "heap_ops.hpp"  // IWYU pragma: export
 #include "lists.hpp"     // IWYU pragma: export

@@ -1,0 +1,303 @@
+// Scenarios about what the allocator itself publishes, independent of how users synchronise, and
+// about the out-of-memory decision (docs/PROTOCOL.md PUB1, §6).
+//
+// Hand-offs go through a *relaxed* user channel: a payload word of a mailbox block, written and read
+// with relaxed operations, so the channel adds no happens-before. Whatever the receiver then does
+// with the offset (inspect it, free it, read its state) must still see the header as the allocator
+// left it: that is the job of @AL.publish / @ST.store (release) and @FR.claim / @ST.load (acquire),
+// and only they can provide it here.
+#pragma once
+#include <cstdint>
+
+#include "amx/errc.hpp"
+#include "heap_ops.hpp"
+
+namespace amx::scenario {
+
+// A relaxed one-word channel inside a mailbox block the scenario allocated in setup.
+template <AtomicPolicy P, Geometry G>
+struct Mailbox {
+    std::uint32_t block = 0;
+    void post(const Env<P, G>& e, std::uint32_t v) const { word(e).store(v, P::relaxed); }
+    // Up to `tries` looks, a spin hint between them; 0 if nothing arrived.
+    std::uint32_t receive(const Env<P, G>& e, int tries) const {
+        for (int k = 0; k < tries; ++k) {
+            if (const std::uint32_t v = word(e).load(P::relaxed); v != 0) return v;
+            P::spin_hint();
+        }
+        return 0;
+    }
+
+private:
+    auto word(const Env<P, G>& e) const { return e.ctx().mem.u32(block + BLOCK_HEADER_SIZE); }
+};
+
+enum class Receiver { inspect, free };
+
+// T0 allocates a 64-byte block, which splits the free block X (192 bytes, the end of the segment)
+// and rewrites its size, and posts the offset; T1 receives it and either inspects it (live_payload:
+// @ST.load) or frees it (@FR.claim). A freer that read X's size from before the split would find no
+// right neighbour and file the block under the class of 192 bytes (FL4; TinyGeometry classes are
+// {48}, {64..95}, {96..}). A receiver may read a state from before the allocation and be refused
+// (the channel is relaxed, so it may be early), but one that sees the block live must see its new
+// size.   segment: M (mailbox, 48) | X (192, free)
+template <AtomicPolicy P, Geometry G, Receiver R>
+struct AllocHandoff {
+    static constexpr int THREADS = 2;
+    static constexpr std::uint32_t BLOCKS = 5;
+    static constexpr std::uint32_t PAYLOAD = 32;  // a 64-byte block: X is split 64 + 128
+    static constexpr int TRIES = 64;
+    Mailbox<P, G> box;
+    std::uint32_t got = 0, received = 0, payload = 0;
+    bool ok_setup = false, inspected = false, freed = false;
+
+    void setup(Env<P, G>& e) {
+        auto m = e.heap.allocate(16);  // the rest of the segment is X
+        ok_setup = static_cast<bool>(m);
+        if (ok_setup) box.block = *m;
+    }
+    void thread(Env<P, G>& e, int i) {
+        if (!ok_setup) return;
+        if (i == 0) {
+            auto h = e.heap.allocate(PAYLOAD);
+            if (!h) return;
+            got = *h;
+            box.post(e, got);
+            return;
+        }
+        received = box.receive(e, TRIES);
+        if (received == 0) return;
+        if constexpr (R == Receiver::inspect) {
+            auto n = e.heap.live_payload(received);
+            inspected = static_cast<bool>(n);
+            if (n) payload = *n;
+        } else {
+            freed = static_cast<bool>(e.heap.free(received));
+        }
+    }
+    void check(Env<P, G>& e, Outcome& o) {
+        o.expect(ok_setup, "setup");
+        o.expect(got != 0, "the allocation succeeds (X fits)");
+        o.expect(received == 0 || received == got, "the channel carries the allocated offset");
+        if (inspected) o.expect(payload == PAYLOAD, "inspect saw the block live but not its size after the split (PUB1)");
+        o.expect_clean(e.verify());
+        const std::uint32_t rest[] = {freed ? 0u : got, box.block};
+        free_all_and_heal(e, o, rest);
+    }
+};
+
+template <AtomicPolicy P, Geometry G>
+using AllocHandoffInspect = AllocHandoff<P, G, Receiver::inspect>;
+template <AtomicPolicy P, Geometry G>
+using AllocHandoffFree = AllocHandoff<P, G, Receiver::free>;
+
+// T0 fills a block it allocated in setup and sets a user state (@ST.store release); T1 polls the
+// state with an acquire get_state (the seed contract's ordering) and, once it sees the new state,
+// reads the payload: every word T0 wrote before set_state must be there.
+template <AtomicPolicy P, Geometry G>
+struct StateHandoff {
+    static constexpr int THREADS = 2;
+    static constexpr std::uint32_t BLOCKS = 3;
+    static constexpr std::uint32_t READY = 50;
+    static constexpr int TRIES = 8;
+    std::uint32_t x = 0;
+    bool ok_setup = false, set = false, seen = false, fill_ok = true;
+
+    void setup(Env<P, G>& e) {
+        auto r = e.heap.allocate(16);
+        ok_setup = static_cast<bool>(r);
+        if (ok_setup) x = *r;
+    }
+    void thread(Env<P, G>& e, int i) {
+        if (!ok_setup) return;
+        if (i == 0) {
+            e.fill(x, 7);
+            set = static_cast<bool>(e.heap.set_state(x, READY));
+            return;
+        }
+        for (int k = 0; k < TRIES && !seen; ++k) {
+            auto s = e.heap.get_state(x, P::acquire);
+            seen = s && *s == READY;
+            if (!seen) P::spin_hint();
+        }
+        if (seen) fill_ok = e.check_fill(x, 7);
+    }
+    void check(Env<P, G>& e, Outcome& o) {
+        o.expect(ok_setup, "setup");
+        o.expect(set, "set_state on a live block succeeds");
+        o.expect(fill_ok, "the state was seen but not the payload written before it (@ST.store)");
+        o.expect_clean(e.verify());
+        const std::uint32_t rest[] = {x};
+        free_all_and_heal(e, o, rest);
+    }
+};
+
+// No spurious out_of_memory (U15, PROTOCOL.md §6): T1 allocates while T0 takes the only fitting
+// free block F off its list for a moment and puts it back. F is free throughout (on its list or in
+// T0's transit), so T1 must never be told out_of_memory.
+//   Transient::heal  - T0 heals: detaches every list (F included) and re-files it (@FL.detach);
+//   Transient::held  - T0 asks for a block bigger than F in F's class: its own-class scan pops F
+//                      (@FL.pop.cas), holds it, finds it too small and pushes it back; T0's own
+//                      out_of_memory is legitimate.
+enum class Transient { heal, held };
+
+template <AtomicPolicy P, Geometry G, Transient T>
+struct NoSpuriousOom {
+    static constexpr int THREADS = 2;
+    static constexpr std::uint32_t BLOCKS = 4;
+    // F: 64 bytes for `held` (class {64..95}; a request of 48 bytes needs 80 and searches above it),
+    // a minimal block for `heal`.
+    static constexpr std::uint32_t F_PAYLOAD = T == Transient::held ? 32 : 16;
+    std::uint32_t f = 0, others[3]{}, got = 0, t0_got = 0;
+    bool ok_setup = false, t0_failed = false, t1_failed = false;
+    Errc t0_error{}, t1_error{};
+
+    void setup(Env<P, G>& e) {
+        auto rf = e.heap.allocate(F_PAYLOAD);
+        auto r1 = e.heap.allocate(16);
+        auto r2 = e.heap.allocate(16);  // for `heal`: the rest is one more minimal block
+        if (!rf || !r1 || !r2) return;
+        f = *rf;
+        others[0] = *r1;
+        others[1] = *r2;
+        if constexpr (T == Transient::heal) {
+            auto r3 = e.heap.allocate(16);
+            if (!r3) return;
+            others[2] = *r3;
+        }
+        ok_setup = static_cast<bool>(e.heap.free(f)) && stats(e.heap).free_blocks == 1;
+    }
+    void thread(Env<P, G>& e, int i) {
+        if (!ok_setup) return;
+        if (i == 0) {
+            if constexpr (T == Transient::heal) {
+                e.heap.heal();
+            } else {
+                auto r = e.heap.allocate(48);  // needs 80 bytes: nothing that large exists
+                if (r) t0_got = *r;
+                else { t0_failed = true; t0_error = r.error().code; }
+            }
+            return;
+        }
+        auto r = e.heap.allocate(F_PAYLOAD);
+        if (!r) {
+            t1_failed = true;
+            t1_error = r.error().code;
+            return;
+        }
+        got = *r;
+        e.own(got, 2);
+        e.fill(got, 2);
+    }
+    void check(Env<P, G>& e, Outcome& o) {
+        o.expect(ok_setup, "setup: exactly one free block");
+        o.expect(!(t1_failed && t1_error == Errc::out_of_memory), "spurious out_of_memory: F was free throughout");
+        o.expect(got == f, "T1 gets F (it is the only block that fits)");
+        if constexpr (T == Transient::held) {
+            o.expect(t0_got == 0, "T0's oversized request got a block: nothing that large exists");
+            o.expect(!t0_failed || t0_error == Errc::out_of_memory || t0_error == Errc::contention,
+                     "T0's oversized request fails with out_of_memory (or contention), nothing else");
+        }
+        o.expect(got == 0 || e.check_fill(got, 2), "fill intact");
+        o.expect_clean(e.verify());
+        const std::uint32_t rest[] = {got, others[0], others[1], others[2]};
+        free_all_and_heal(e, o, rest);
+    }
+};
+
+template <AtomicPolicy P, Geometry G>
+using NoSpuriousOomHeal = NoSpuriousOom<P, G, Transient::heal>;
+template <AtomicPolicy P, Geometry G>
+using NoSpuriousOomHeld = NoSpuriousOom<P, G, Transient::held>;
+
+// The out-of-memory decision against a participant that holds the only free block, driven at list
+// level so the holder's timing is the scenario's choice rather than luck: T0 enters transit, pops F
+// (the only free block) and keeps it; T1 allocates. Two variants:
+//   Hold::across  - T0 keeps F until T1's allocation returned (a participant preempted while
+//                   holding). T1 may fail with contention, never with out_of_memory: F is in
+//                   transit throughout. Only @FL.pop.cas's release tells T1's scan that someone is
+//                   in transit when it sees F's list without F.
+//   Hold::before  - T0 pops F, finds the list empty and clears its bit (as a search does), pushes F
+//                   back and leaves transit, then posts "done"; T1 waits for it and allocates. F is listed throughout T1's call, so T1 must get it. A decision
+//                   that read T0's lowered transit word (@TR.leave / @TR.total) must also see F back.
+enum class Hold { across, before };
+
+template <AtomicPolicy P, Geometry G, Hold H>
+struct OomDecision {
+    static constexpr int THREADS = 2;
+    static constexpr std::uint32_t BLOCKS = 3;
+    static constexpr int WAIT_TRIES = 4096;  // T0 waiting for T1's DONE (across)
+    static constexpr std::uint32_t HOLDING = 1, DONE = 2;
+    Mailbox<P, G> box;
+    std::uint32_t f = 0, other = 0, popped = 0, got = 0, signal_seen = 0;
+    bool ok_setup = false, failed = false;
+    Errc error{};
+
+    void setup(Env<P, G>& e) {
+        auto m = e.heap.allocate(16);
+        auto rf = e.heap.allocate(16);
+        auto ro = e.heap.allocate(16);
+        if (!m || !rf || !ro) return;
+        box.block = *m;
+        f = *rf;
+        other = *ro;
+        ok_setup = static_cast<bool>(e.heap.free(f)) && stats(e.heap).free_blocks == 1;
+    }
+    void thread(Env<P, G>& e, int i) {
+        if (!ok_setup) return;
+        if (i == 0) {
+            hold_f(e);
+            return;
+        }
+        signal_seen = box.receive(e, 64);  // HOLDING (across) or DONE (before), if it comes soon
+        auto r = e.heap.allocate(16);
+        if (r) got = *r;
+        else { failed = true; error = r.error().code; }
+        if constexpr (H == Hold::across) box.post(e, DONE);
+    }
+    void check(Env<P, G>& e, Outcome& o) {
+        o.expect(ok_setup, "setup: exactly one free block");
+        o.expect(popped == f || got == f, "T0 pops F, unless T1 took it first");
+        o.expect(!(failed && error == Errc::out_of_memory), "spurious out_of_memory: F was in transit or listed throughout");
+        if constexpr (H == Hold::before) {
+            if (signal_seen == DONE) o.expect(got == f, "F was listed throughout the allocation: it must be found");
+        } else {
+            o.expect(got == 0 || got == f, "T1 got F (only after T0 gave it back)");
+            o.expect(got != 0 || (failed && error == Errc::contention), "while F is held, allocation may only fail with contention");
+        }
+        o.expect_clean(e.verify());
+        const std::uint32_t rest[] = {got, other, box.block};
+        free_all_and_heal(e, o, rest);
+    }
+
+private:
+    void hold_f(Env<P, G>& e) {
+        using Ctx = typename Env<P, G>::H::Ctx;
+        FreeLists<Ctx> lists(e.ctx());
+        const std::uint32_t cls = SizeClasses<G>::insert(ControlLayout<G>::MIN_BLOCK);
+        Transit<Ctx> transit(e.ctx());
+        transit.enter();
+        const PopResult p = lists.pop(cls);
+        if (p.status != PopStatus::got) return;
+        popped = p.block;
+        if constexpr (H == Hold::before) {
+            // A search that finds F's list empty now clears its bit, as allocate's search does
+            // (bitmaps.hpp): so a later reader may see the bit clear, not only the list empty.
+            if (lists.pop(cls).status == PopStatus::empty) lists.bitmaps().mark_maybe_empty(cls);
+        }
+        if constexpr (H == Hold::across) {
+            box.post(e, HOLDING);
+            for (int k = 0; k < WAIT_TRIES && box.receive(e, 1) != DONE; ++k) P::spin_hint();
+        }
+        lists.push(cls, popped);
+        transit.leave();
+        if constexpr (H == Hold::before) box.post(e, DONE);
+    }
+};
+
+template <AtomicPolicy P, Geometry G>
+using OomWhileHeld = OomDecision<P, G, Hold::across>;
+template <AtomicPolicy P, Geometry G>
+using OomAfterRelease = OomDecision<P, G, Hold::before>;
+
+}  // namespace amx::scenario
