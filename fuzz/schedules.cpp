@@ -270,7 +270,7 @@ void run_scenario(ByteReader& in, const char* name) {
 
 void run_any_scenario(ByteReader& in) {
     namespace sc = amx::scenario;
-    switch (in.u8() % 20) {
+    switch (in.u8() % 21) {
         case 0: run_scenario<sc::FreeFreeAdjacent>(in, "FreeFreeAdjacent"); break;
         case 1: run_scenario<sc::AllocAlloc>(in, "AllocAlloc"); break;
         case 2: run_scenario<sc::AllocVsFreeNeighbour>(in, "AllocVsFreeNeighbour"); break;
@@ -290,7 +290,8 @@ void run_any_scenario(ByteReader& in) {
         case 16: run_scenario<sc::NoSpuriousOomHeal>(in, "NoSpuriousOomHeal"); break;
         case 17: run_scenario<sc::NoSpuriousOomHeld>(in, "NoSpuriousOomHeld"); break;
         case 18: run_scenario<sc::OomWhileHeld>(in, "OomWhileHeld"); break;
-        default: run_scenario<sc::OomAfterRelease>(in, "OomAfterRelease"); break;
+        case 19: run_scenario<sc::OomAfterRelease>(in, "OomAfterRelease"); break;
+        default: run_scenario<sc::OomChurn>(in, "OomChurn"); break;
     }
 }
 

@@ -65,6 +65,7 @@ TEST(Scenario, NoSpuriousOomHeal) { run_many<NoSpuriousOomHeal, TinyGeometry>(20
 TEST(Scenario, NoSpuriousOomHeld) { run_many<NoSpuriousOomHeld, TinyGeometry>(2000); }
 TEST(Scenario, OomWhileHeld) { run_many<OomWhileHeld, TinyGeometry>(2000); }
 TEST(Scenario, OomAfterRelease) { run_many<OomAfterRelease, TinyGeometry>(2000); }
+TEST(Scenario, OomChurn) { run_many<OomChurn, TinyGeometry>(500); }
 TEST(Scenario, FreeFreeAdjacentDefaultGeometry) { run_many<FreeFreeAdjacent, DefaultGeometry>(500); }
 
 }  // namespace

@@ -19,7 +19,8 @@ template <>
 struct Arbitrary<amx::prop::Op> {
     static Gen<amx::prop::Op> arbitrary() {
         using amx::prop::Op;
-        return gen::element(Op::alloc_small, Op::alloc_large, Op::free_mine, Op::free_setup, Op::heal);
+        return gen::element(Op::pop, Op::push, Op::cycle2, Op::alloc_small, Op::alloc_large, Op::free_mine,
+                            Op::free_setup, Op::heal);
     }
 };
 }  // namespace rc
@@ -37,8 +38,16 @@ double case_budget() {
     return s ? std::atof(s) : 5.0;
 }
 
+// AMX_HYBRID_OPS=list restricts programs to the list operations (pop, push, cycle2): the search per
+// case is then short enough to find and shrink the ABA mutant (docs/verification/prop.md).
+rc::Gen<Op> gen_op() {
+    const char* only = std::getenv("AMX_HYBRID_OPS");
+    if (only != nullptr && std::string(only) == "list") return rc::gen::element(Op::pop, Op::push, Op::cycle2);
+    return rc::gen::arbitrary<Op>();
+}
+
 rc::Gen<Program> gen_program() {
-    auto thread = rc::gen::resize(3, rc::gen::nonEmpty(rc::gen::container<std::vector<Op>>(rc::gen::arbitrary<Op>())));
+    auto thread = rc::gen::resize(3, rc::gen::nonEmpty(rc::gen::container<std::vector<Op>>(gen_op())));
     return rc::gen::map(rc::gen::mapcat(rc::gen::inRange(2, 4),
                                         [thread](int n) { return rc::gen::container<std::vector<std::vector<Op>>>(static_cast<std::size_t>(n), thread); }),
                         [](std::vector<std::vector<Op>> t) { return Program{std::move(t)}; });
@@ -67,7 +76,8 @@ TEST(Hybrid, P13_GeneratedConcurrentProgramsPassUnderRelacy) {
 }
 
 // Replays one program given as AMX_HYBRID_PROGRAM (threads separated by '|', operations by ',':
-// s = alloc(16), l = alloc(64), f = free_mine, r = free_setup, h = heal), e.g. "s|s,f|s", with
+// s = alloc(16), l = alloc(64), f = free_mine, r = free_setup, h = heal, p = pop, u = push,
+// c = cycle2), e.g. "s|s,f|s" or "p|c", with
 // the search budget of AMX_HYBRID_BUDGET: to measure one shrunk program (docs/verification/prop.md).
 Program parse_program(const std::string& text) {
     Program p;
@@ -80,6 +90,9 @@ Program parse_program(const std::string& text) {
             case 'f': p.threads.back().push_back(Op::free_mine); break;
             case 'r': p.threads.back().push_back(Op::free_setup); break;
             case 'h': p.threads.back().push_back(Op::heal); break;
+            case 'p': p.threads.back().push_back(Op::pop); break;
+            case 'u': p.threads.back().push_back(Op::push); break;
+            case 'c': p.threads.back().push_back(Op::cycle2); break;
             default: break;
         }
     }

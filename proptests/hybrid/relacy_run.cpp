@@ -23,14 +23,14 @@ HybridResult run_under_relacy(const Program& p, unsigned bound, double budget_se
     spec.sched = model::Sched::bound;
     spec.bound = bound;
     spec.budget_seconds = budget_seconds;
-    const model::RunResult r = p.threads.size() == 2 ? model::run_suite<Program2, TinyGeometry>(spec)
-                                                     : model::run_suite<Program3, TinyGeometry>(spec);
+    const model::RunResult r = p.threads.size() == 2 ? model::run_suite<Program2, ModelGeometry>(spec)
+                                                     : model::run_suite<Program3, ModelGeometry>(spec);
     g_program = nullptr;
     return HybridResult{r.ok, r.incomplete, r.executions, r.seconds, r.failure};
 }
 
 std::string show(const Program& p) {
-    static const char* names[] = {"alloc(16)", "alloc(64)", "free_mine", "free_setup", "heal"};
+    static const char* names[] = {"alloc(16)", "alloc(64)", "free_mine", "free_setup", "heal", "pop", "push", "cycle2"};
     std::string s;
     for (std::size_t i = 0; i < p.threads.size(); ++i) {
         s += "T" + std::to_string(i) + ":";

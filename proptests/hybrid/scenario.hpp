@@ -10,11 +10,14 @@
 // Env's ownership shadow has one cell per 48-byte slot: a block straddling a slot boundary would
 // share a cell with its neighbour and report a false data race. check(): blocks held are distinct and keep their fill, frees of
 // owned blocks succeed, verify() is clean; then everything is freed, heal, one block.
+// List operations (pop, push, cycle2) act on the minimal class directly; a block a thread still
+// holds at the end is checked and pushed back before verify(). A held block is FREE and unlisted,
+// as a block in transit is; heap operations running meanwhile treat it as such.
 #pragma once
 #include <cstdint>
 
 #include "hybrid/program.hpp"
-#include "scenarios/env.hpp"
+#include "scenarios/lists.hpp"
 
 namespace amx::prop {
 
@@ -30,6 +33,9 @@ struct GeneratedProgram {
     std::uint32_t mine[N][3]{};  // live allocations per thread (a stack)
     int live[N]{};
     bool alone[N]{}, fills[N]{}, frees[N]{}, setup_freed[N]{};
+    static constexpr std::uint32_t CLS = SizeClasses<G>::insert(ControlLayout<G>::MIN_BLOCK);
+    std::uint32_t held[N][3]{};  // list-popped blocks per thread (oldest first)
+    int nheld[N]{};
 
     void setup(E& e) {
         ok_setup = true;
@@ -57,6 +63,21 @@ struct GeneratedProgram {
         e.disown(b);
         frees[i] = e.heap.free(b).has_value() && frees[i];
     }
+    static std::uint32_t list_tag(int i) { return static_cast<std::uint32_t>(100 + i); }
+    void pop(E& e, int i) {
+        if (nheld[i] == 3) return;
+        FreeLists<typename E::H::Ctx> lists(e.ctx());
+        const std::uint32_t b = scenario::take_block(e, lists, CLS, list_tag(i), alone[i]);
+        if (b != 0) held[i][nheld[i]++] = b;
+    }
+    void push(E& e, int i) {
+        if (nheld[i] == 0) return;
+        FreeLists<typename E::H::Ctx> lists(e.ctx());
+        const std::uint32_t b = held[i][0];
+        for (int k = 1; k < nheld[i]; ++k) held[i][k - 1] = held[i][k];
+        --nheld[i];
+        scenario::give_block(e, lists, CLS, list_tag(i), b, fills[i]);
+    }
     void thread(E& e, int i) {
         if (!ok_setup) return;
         for (Op op : g_program->threads[static_cast<std::size_t>(i)]) {
@@ -71,6 +92,14 @@ struct GeneratedProgram {
                     }
                     break;
                 case Op::heal: e.heap.heal(); break;
+                case Op::pop: pop(e, i); break;
+                case Op::push: push(e, i); break;
+                case Op::cycle2:
+                    pop(e, i);
+                    pop(e, i);
+                    push(e, i);
+                    push(e, i);
+                    break;
             }
         }
     }
@@ -81,6 +110,8 @@ struct GeneratedProgram {
             o.expect(fills[i], "a payload changed while owned");
             o.expect(frees[i], "a free of an owned block was refused");
             for (int k = 0; k < live[i]; ++k) o.expect(e.check_fill(mine[i][k], tag(i, k)), "a live payload changed");
+            while (nheld[i] > 0) push(e, i);  // held blocks go back (fill checked) before verify()
+            o.expect(fills[i], "a held block's payload changed");
         }
         o.expect_clean(e.verify());
         if (!o.ok) return;

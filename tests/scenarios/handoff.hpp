@@ -220,13 +220,17 @@ using NoSpuriousOomHeld = NoSpuriousOom<P, G, Transient::held>;
 //   Hold::before  - T0 pops F, finds the list empty and clears its bit (as a search does), pushes F
 //                   back and leaves transit, then posts "done"; T1 waits for it and allocates. F is listed throughout T1's call, so T1 must get it. A decision
 //                   that read T0's lowered transit word (@TR.leave / @TR.total) must also see F back.
-enum class Hold { across, before };
+//   Hold::churn   - T0 repeats {enter, pop F, push F, leave} CHURN times while T1 allocates. F is
+//                   listed or in transit throughout; an operation that starts and ends inside T1's
+//                   decisive scan is visible only through its epoch (PROTOCOL.md §6).
+enum class Hold { across, before, churn };
 
 template <AtomicPolicy P, Geometry G, Hold H>
 struct OomDecision {
     static constexpr int THREADS = 2;
     static constexpr std::uint32_t BLOCKS = 3;
     static constexpr int WAIT_TRIES = 4096;  // T0 waiting for T1's DONE (across)
+    static constexpr int CHURN = 64;
     static constexpr std::uint32_t HOLDING = 1, DONE = 2;
     Mailbox<P, G> box;
     std::uint32_t f = 0, other = 0, popped = 0, got = 0, signal_seen = 0;
@@ -246,7 +250,7 @@ struct OomDecision {
     void thread(Env<P, G>& e, int i) {
         if (!ok_setup) return;
         if (i == 0) {
-            hold_f(e);
+            for (int k = 0; k < (H == Hold::churn ? CHURN : 1); ++k) hold_f(e);
             return;
         }
         signal_seen = box.receive(e, 64);  // HOLDING (across) or DONE (before), if it comes soon
@@ -261,7 +265,7 @@ struct OomDecision {
         o.expect(!(failed && error == Errc::out_of_memory), "spurious out_of_memory: F was in transit or listed throughout");
         if constexpr (H == Hold::before) {
             if (signal_seen == DONE) o.expect(got == f, "F was listed throughout the allocation: it must be found");
-        } else {
+        } else if constexpr (H == Hold::across) {
             o.expect(got == 0 || got == f, "T1 got F (only after T0 gave it back)");
             o.expect(got != 0 || (failed && error == Errc::contention), "while F is held, allocation may only fail with contention");
         }
@@ -280,6 +284,7 @@ private:
         const PopResult p = lists.pop(cls);
         if (p.status != PopStatus::got) return;
         popped = p.block;
+        if constexpr (H == Hold::churn) P::spin_hint();  // let T1 run while F is out
         if constexpr (H == Hold::before) {
             // A search that finds F's list empty now clears its bit, as allocate's search does
             // (bitmaps.hpp): so a later reader may see the bit clear, not only the list empty.
@@ -299,5 +304,7 @@ template <AtomicPolicy P, Geometry G>
 using OomWhileHeld = OomDecision<P, G, Hold::across>;
 template <AtomicPolicy P, Geometry G>
 using OomAfterRelease = OomDecision<P, G, Hold::before>;
+template <AtomicPolicy P, Geometry G>
+using OomChurn = OomDecision<P, G, Hold::churn>;
 
 }  // namespace amx::scenario
