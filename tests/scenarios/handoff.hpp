@@ -246,6 +246,13 @@ struct OomDecision {
         f = *rf;
         other = *ro;
         ok_setup = static_cast<bool>(e.heap.free(f)) && stats(e.heap).free_blocks == 1;
+        // Exact bitmaps: clear the bits of the empty classes, as searches would have. Otherwise
+        // T1's search pops a stale-marked empty class, and the clear that follows synchronises it
+        // with T0's last push through the shared bitmap word, whatever the transit words do.
+        FreeLists<typename Env<P, G>::H::Ctx> lists(e.ctx());
+        for (std::uint32_t c = 0; c < SizeClasses<G>::CLASS_COUNT; ++c) {
+            if (unpack_head(e.ctx().head_w(c).load(P::relaxed)).offset == 0) lists.bitmaps().mark_maybe_empty(c);
+        }
     }
     void thread(Env<P, G>& e, int i) {
         if (!ok_setup) return;
