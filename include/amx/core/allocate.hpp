@@ -60,10 +60,11 @@ public:
         return r;
     }
 
-    // Pushes every held block back on the list of its size.
+    // Pushes every held block back on the list of its size, FREE again (published by the push).
     void release_held(std::uint32_t held) const {
         for (std::uint32_t i = 0; held != 0 && i < c_.max_blocks(); ++i) {
             const std::uint32_t next = c_.next_w(held).load(P::relaxed);
+            c_.state_w(held).store(STATE_FREE, P::relaxed);
             lists_.push(Map::insert(c_.size_w(held).load(P::relaxed)), held);
             held = next;
         }
@@ -97,8 +98,8 @@ private:
                 ++cls;
                 continue;
             }
+            if (!popped_intact(p.block)) return {FitStatus::corrupt, p.block};
             const std::uint32_t size = c_.size_w(p.block).load(P::relaxed);  // ours since the pop
-            if (!c_.plausible_size(p.block, size)) return {FitStatus::corrupt, p.block};
             if (size >= need) return {FitStatus::got, p.block};
             hold(p.block, held);  // only the overflow class can hold blocks that do not fit
             drained = cls;
@@ -114,15 +115,27 @@ private:
             if (p.status == PopStatus::corrupt) return {FitStatus::corrupt, p.block};
             if (p.status == PopStatus::contended) { interfered = true; return {FitStatus::none, 0}; }
             if (p.status == PopStatus::empty) return {FitStatus::none, 0};
+            if (!popped_intact(p.block)) return {FitStatus::corrupt, p.block};
             const std::uint32_t size = c_.size_w(p.block).load(P::relaxed);  // ours since the pop
-            if (!c_.plausible_size(p.block, size)) return {FitStatus::corrupt, p.block};
             if (size >= need) return {FitStatus::got, p.block};
             hold(p.block, held);
         }
         return {FitStatus::none, 0};
     }
 
+    // A popped block is ours: on a sound heap it is FREE (FL2) with a plausible size. Anything else
+    // means a corrupted segment, including a list that hands out one block twice (a cycle): the
+    // first pop marked it held (COALESCING), so the second sees it is not FREE. Without that check
+    // the block would be held twice, its next link would be overwritten by its first push-back, and
+    // release_held would follow whatever the list head was (fuzz regression img-4).
+    bool popped_intact(std::uint32_t b) const {
+        return c_.state_w(b).load(P::relaxed) == STATE_FREE &&
+               c_.plausible_size(b, c_.size_w(b).load(P::relaxed));
+    }
+
+    // Held: owned, unlisted, COALESCING (transient; recover() makes it FREE if we die holding it).
     void hold(std::uint32_t b, std::uint32_t& held) const {
+        c_.state_w(b).store(STATE_COALESCING, P::relaxed);
         c_.next_w(b).store(held, P::relaxed);
         held = b;
     }
