@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 #include "support/test_heap.hpp"
@@ -233,6 +234,30 @@ TEST(Heap, MisalignedHeadIsNeverFollowed) {
     const auto r = h->allocate(16);
     ASSERT_FALSE(r) << "allocated 0x" << std::hex << *r;
     EXPECT_EQ(r.error().code, Errc::corrupted);
+}
+
+// TG1 for heal's detach (free_list.hpp @FL.detach): taking a whole list is a head CAS like every
+// other and advances the tag, so the empty head it leaves is a value the head has not had before.
+// Kills ci/mutants/detach-keeps-tag.patch every run (the model test kills it only when its random
+// program heals a list that then stays empty).
+TEST(Heap, DetachAdvancesTheTagLikeEveryHeadCas) {
+    using P = StdAtomicPolicy;
+    TestHeap<> h(1 << 16);
+    const auto a = *h->allocate(16);
+    ASSERT_TRUE(h->allocate(16));  // guard: a stays alone on its list
+    ASSERT_TRUE(h->free(a));
+    const auto& c = h->context();
+    const auto cls = SizeClasses<DefaultGeometry>::insert(c.size_w(a).load(P::relaxed));
+    const Head before = unpack_head(c.head_w(cls).load(P::relaxed));
+    ASSERT_EQ(before.offset, a);
+    FreeLists<std::decay_t<decltype(c)>> lists(c);
+    ASSERT_EQ(lists.detach(cls), a);
+    const Head after = unpack_head(c.head_w(cls).load(P::relaxed));
+    EXPECT_EQ(after.offset, 0u);
+    EXPECT_EQ(after.tag, next_tag<DefaultGeometry>(before.tag)) << "detach kept tag " << before.tag;
+    ASSERT_TRUE(lists.push(cls, a));  // a is still FREE: list it again
+    const auto rep = h.verify();
+    EXPECT_TRUE(rep.ok()) << rep.to_string();
 }
 
 }  // namespace
