@@ -14,7 +14,7 @@ namespace amx {
 inline constexpr std::uint32_t STATE_FREE = 0;        // owned by a free list, or popped and in transit
 inline constexpr std::uint32_t STATE_ALLOCATED = 1;   // owned by the user
 inline constexpr std::uint32_t STATE_ACKED = 2;       // being freed; owned by the freeing thread
-inline constexpr std::uint32_t STATE_COALESCING = 3;  // popped by a merger or heal; owned by it
+inline constexpr std::uint32_t STATE_COALESCING = 3;  // popped by a merger, heal or a scan that holds it; owned
 inline constexpr std::uint32_t USER_STATE_MIN = 49;   // 4..48 reserved
 
 constexpr bool is_user_state(std::uint32_t s) noexcept { return s >= USER_STATE_MIN; }
