@@ -19,10 +19,10 @@
 //   TR1 every transit active count is 0 (no operation in progress)
 //   CO1 (strict mode: after heal) no two adjacent FREE blocks
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "amx/core/context.hpp"
@@ -70,10 +70,9 @@ public:
 
     VerifyReport run(VerifyMode mode) {
         walk_chain(mode);
-        walk_lists();
-        check_bitmaps();
-        for (const auto& [b, st] : blocks_) {
-            if (st.state == STATE_FREE && st.listed == 0) add("FL6", b, 0, "FREE block on no list");
+        check_classes();
+        for (const BlockSeen& st : blocks_) {
+            if (st.state == STATE_FREE && st.listed == 0) add("FL6", st.offset, 0, "FREE block on no list");
         }
         if (c_.seg_w(seg::HEALS_RUNNING).load(P::relaxed) != 0) add("HL1", 0, 0, "heal still running");
         for (std::uint32_t s = 0; s < C::Layout::TRANSIT_SHARDS; ++s) {
@@ -85,9 +84,17 @@ public:
 
 private:
     struct BlockSeen {
-        std::uint32_t size, state;
+        std::uint32_t offset, size, state;
         std::uint32_t listed = 0;
     };
+
+    // The chain walk records blocks in ascending offset order, so a lookup is a binary search (no
+    // hashing and one allocation per run: the fuzzers call verify() after every operation).
+    BlockSeen* find_block(std::uint32_t b) {
+        auto it = std::lower_bound(blocks_.begin(), blocks_.end(), b,
+                                   [](const BlockSeen& s, std::uint32_t off) { return s.offset < off; });
+        return it != blocks_.end() && it->offset == b ? &*it : nullptr;
+    }
 
     void add(const char* id, std::uint32_t a, std::uint32_t b, std::string what) {
         if (rep_.violations.size() < 64) rep_.violations.push_back({id, a, b, std::move(what)});
@@ -110,7 +117,7 @@ private:
             if (mode == VerifyMode::after_heal && state == STATE_FREE && prev_state == STATE_FREE) {
                 add("CO1", prev, b, "adjacent free blocks");
             }
-            blocks_.emplace(b, BlockSeen{size, state});
+            blocks_.push_back(BlockSeen{b, size, state});
             ++rep_.blocks;
             if (state == STATE_FREE) { ++rep_.free_blocks; rep_.free_bytes += size; }
             else rep_.used_bytes += size;
@@ -119,42 +126,40 @@ private:
         if (b != c_.end) add("CH1", b, c_.end, "chain does not end at the segment's end");
     }
 
-    void walk_lists() {
-        for (std::uint32_t cls = 0; cls < Map::CLASS_COUNT; ++cls) {
-            std::uint32_t b = unpack_head(c_.head_w(cls).load(P::relaxed)).offset;
-            for (std::uint32_t i = 0; b != 0; ++i) {
-                if (i > c_.max_blocks()) { add("FL5", cls, b, "list does not end (cycle)"); break; }
-                auto it = blocks_.find(b);
-                if (it == blocks_.end()) { add("FL1", cls, b, "listed offset is not a block"); break; }
-                auto& st = it->second;
-                if (st.listed++ > 0) { add("FL3", cls, b, "block listed twice"); break; }
-                ++rep_.listed;
-                if (st.state != STATE_FREE) add("FL2", cls, b, "listed block is not FREE");
-                if (Map::insert(st.size) != cls) add("FL4", cls, b, "block filed under the wrong class");
-                b = c_.next_w(b).load(P::relaxed);
-                if (!c_.plausible_link(b)) { add("FL5", cls, b, "list link outside the segment"); break; }
-            }
-        }
-    }
-
-    void check_bitmaps() {
+    // Every class once: its list (FL1-FL5) and its bits (BM1, BM2), reading each head word once.
+    void check_classes() {
         const std::uint32_t fl_map = c_.fl_w().load(P::relaxed);
         for (std::uint32_t fl = 0; fl < C::Geo::FL_COUNT; ++fl) {
             const std::uint32_t sl_map = c_.sl_w(fl).load(P::relaxed);
             if (sl_map != 0 && !(fl_map & (1u << fl))) add("BM2", fl, sl_map, "sl word set under a clear fl bit");
             for (std::uint32_t sl = 0; sl < Map::SL_COUNT; ++sl) {
                 const std::uint32_t cls = fl * Map::SL_COUNT + sl;
-                const bool listed = unpack_head(c_.head_w(cls).load(P::relaxed)).offset != 0;
+                const std::uint32_t head = unpack_head(c_.head_w(cls).load(P::relaxed)).offset;
                 const bool bit = sl_map & (1u << sl);
-                if (listed && !bit) add("BM1", cls, 0, "non-empty list with a clear bit");
-                if (!listed && bit) ++rep_.stale_bits;
+                if (head != 0 && !bit) add("BM1", cls, 0, "non-empty list with a clear bit");
+                if (head == 0 && bit) ++rep_.stale_bits;
+                if (head != 0) walk_list(cls, head);
             }
+        }
+    }
+
+    void walk_list(std::uint32_t cls, std::uint32_t b) {
+        for (std::uint32_t i = 0; b != 0; ++i) {
+            if (i > c_.max_blocks()) { add("FL5", cls, b, "list does not end (cycle)"); return; }
+            BlockSeen* st = find_block(b);
+            if (st == nullptr) { add("FL1", cls, b, "listed offset is not a block"); return; }
+            if (st->listed++ > 0) { add("FL3", cls, b, "block listed twice"); return; }
+            ++rep_.listed;
+            if (st->state != STATE_FREE) add("FL2", cls, b, "listed block is not FREE");
+            if (Map::insert(st->size) != cls) add("FL4", cls, b, "block filed under the wrong class");
+            b = c_.next_w(b).load(P::relaxed);
+            if (!c_.plausible_link(b)) { add("FL5", cls, b, "list link outside the segment"); return; }
         }
     }
 
     const C& c_;
     VerifyReport rep_;
-    std::unordered_map<std::uint32_t, BlockSeen> blocks_;
+    std::vector<BlockSeen> blocks_;
 };
 
 template <AtomicPolicy P, Geometry G>
