@@ -113,6 +113,7 @@ private:
     void do_alloc(std::uint64_t n) {
         log("%llu", static_cast<unsigned long long>(n));
         const std::uint32_t need = heap_->block_size_for(n);
+        const std::uint32_t placed = need == 0 ? 0 : expected_block(need);
         auto r = heap_->allocate(n);
         if (n == 0 || need == 0) {
             log(" -> invalid_size?\n");
@@ -131,11 +132,28 @@ private:
         const std::uint32_t h = *r;
         log(" -> 0x%x\n", h);
         expect(!live_.count(h), "allocate returned live block 0x%x", h);
+        expect(placed == 0 || h == placed, "good fit: expected the head 0x%x of the first non-empty class that holds %u, got 0x%x",
+               placed, need, h);
         const std::uint32_t size = heap_->context().size_w(h).load(P::relaxed);
         expect(size >= need && size - need < L::MIN_BLOCK, "block of %u for need %u (good fit, split)", size, need);
         auto pay = heap_->live_payload(h);
         expect(pay && *pay >= n, "live_payload of a new block");
         live_[h] = Live{size, STATE_ALLOCATED, 0};
+    }
+
+    // Placement (good fit, docs/PROTOCOL.md section 6): on a quiescent heap allocate pops the
+    // head of the first non-empty class all of whose blocks hold `need`. Found here without
+    // Map::search (the first class whose minimum is at least need), so a search that does not round
+    // up is caught even though the popped block's size check keeps it safe. 0 = not predicted: only
+    // the overflow class (blocks of any size) or the request's own class could serve it.
+    std::uint32_t expected_block(std::uint32_t need) const {
+        using Map = typename H::Ctx::Map;
+        for (std::uint32_t cls = 0; cls < Map::OVERFLOW_CLASS; ++cls) {
+            if (Map::class_min(cls) < need) continue;
+            const std::uint32_t head = unpack_head(heap_->context().head_w(cls).load(P::relaxed)).offset;
+            if (head != 0) return head;
+        }
+        return 0;
     }
 
     void do_free(std::uint32_t h) {
@@ -237,8 +255,8 @@ private:
             if (!is_live_state(v.state)) return;
             auto it = live_.find(v.offset);
             expect(it != live_.end(), "chain holds live block 0x%x the model does not know", v.offset);
-            expect(it->second.size == v.size && it->second.state == v.state,
-                   strf("block 0x%x: size %u state %u, model %u/%u", v.offset, v.size, v.state, it->second.size, it->second.state));
+            expect(it->second.size == v.size && it->second.state == v.state, "block 0x%x: size %u state %u, model %u/%u",
+                   v.offset, v.size, v.state, it->second.size, it->second.state);
             ++seen;
             used += v.size;
         });
