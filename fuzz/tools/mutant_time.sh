@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Time for a fuzz target to kill a seeded mutant: fuzz/tools/mutant_time.sh PATCH TARGET [limit-s] [seeds]
 # Applies ci/mutants/PATCH to a copy of the tree (ci/lib/mutant.sh), builds TARGET's fuzzer there
-# (clang, libFuzzer + ASan + UBSan), and for each seed (default 1 2 3) runs it from the seed corpus
-# until the first crash or the limit (default 60 s). Prints each time and the median ("none" = not
-# found within the limit). Extra libFuzzer flags: FUZZ_FLAGS="..."
+# (clang, libFuzzer + ASan + UBSan), and for each seed (default 1 2 3) runs it until the first crash
+# or the limit (default 60 s). Prints each time and the median ("none" = not found within the limit).
+# It starts from the few seeds fuzz_seedgen writes, not from fuzz/corpus: the checked-in corpus has
+# grown by merged campaigns and holds inputs that kill these mutants on replay, which would time a
+# replay, not a search. MUTANT_CORPUS=empty starts from no input at all (the search alone);
+# MUTANT_CORPUS=checked-in times the checked-in corpus.
+# Extra libFuzzer flags: FUZZ_FLAGS="..."
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 patch=${1:?patch} target=${2:?target} limit=${3:-60} seeds=${4:-"1 2 3"}
@@ -13,13 +17,23 @@ bash "$root/ci/lib/mutant.sh" apply "$patch" "$dir"
 cmake -S "$dir" -B "$dir/build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
   "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g" -DAMX_SANITIZE=address -DAMX_FUZZ=ON -DAMX_MODEL=OFF \
   -DAMX_BENCH=OFF >/dev/null
-cmake --build "$dir/build" --target "${target}_fuzzer" -j2 >/dev/null
+cmake --build "$dir/build" --target "${target}_fuzzer" fuzz_seedgen -j2 >/dev/null
+seeds_dir=$(mktemp -d)
+if [ "${MUTANT_CORPUS:-generated}" = checked-in ]; then
+  cp -r "$root/fuzz/corpus/${target}_seed_corpus" "$seeds_dir/"
+elif [ "${MUTANT_CORPUS:-generated}" = empty ]; then
+  mkdir "$seeds_dir/${target}_seed_corpus"
+else
+  "$dir/build/fuzz/fuzz_seedgen" "$seeds_dir" >/dev/null
+fi
+echo "$name/$target: starting from $(ls "$seeds_dir/${target}_seed_corpus" | wc -l) seed inputs (${MUTANT_CORPUS:-generated})"
 times=()
 for s in $seeds; do
-  work=$(mktemp -d); cp "$root/fuzz/corpus/${target}_seed_corpus/"* "$work/"
+  work=$(mktemp -d); cp "$seeds_dir/${target}_seed_corpus/". "$work/" -r
   start=$(date +%s.%N)
   set +e
-  "$dir/build/fuzz/${target}_fuzzer" -seed="$s" -max_total_time="$limit" -max_len=512 \
+  # shellcheck disable=SC2086
+  "$dir/build/fuzz/${target}_fuzzer" ${FUZZ_FLAGS:-} -seed="$s" -max_total_time="$limit" -max_len=512 \
     -artifact_prefix="$work/" "$work" >"$work.log" 2>&1
   rc=$?
   set -e
@@ -33,5 +47,6 @@ for s in $seeds; do
   fi
   rm -rf "$work" "$work.log"
 done
+rm -rf "$seeds_dir"
 median=$(printf '%s\n' "${times[@]}" | sed 's/none/99999/' | sort -g | sed -n 2p | sed 's/99999/none/')
 echo "MUTANT $name target $target: times ${times[*]} -> median $median s (limit $limit s)"
