@@ -193,6 +193,16 @@ run_mutant() {
     local s; for s in $MUT_LADDER; do [ "$hint" = "$s|" ] || plan+=("$s|"); done
     [ -n "$only_stage" ] && plan=("$only_stage|$( [ "${hint%%|*}" = "$only_stage" ] && echo "${hint#*|}")")
     [ "$budget" = quick ] && [ -z "$only_stage" ] && plan=("${plan[0]}")
+    # An argued-equivalent mutant has no killer to find, and its ladder is the longest run of the
+    # matrix (every stage survives): the pr budget only proves it still applies and builds (the unit
+    # stage's targets); nightly and an explicit --only/--stage run its whole ladder.
+    if [ -n "$equiv" ] && [ "$budget" = pr ] && [ -z "$only" ] && [ -z "$only_stage" ]; then
+      printf 'build-only ' >&2
+      BUILD_LOG=$logs/build.log; mut_build ${MUT_TARGETS[unit]}
+      if [ $? -ne 0 ]; then verdict=ERROR stage=build check="build failed: $BUILD_LOG"
+      else verdict=equivalent stage=build-only check="$equiv (ladder: nightly)"; fi
+      plan=()
+    fi
     for s in "${plan[@]}"; do
       local st=${s%%|*} arg=${s#*|}
       printf '%s ' "$st" >&2
