@@ -1,8 +1,6 @@
 // A production-policy heap over a private buffer, for core unit tests (no handler, no files).
 #pragma once
-#include <array>
 #include <atomic>
-#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -37,24 +35,15 @@ struct TestHeap {
 inline std::uint8_t fill_byte(std::uint32_t tag, std::uint32_t i) {
     return static_cast<std::uint8_t>((tag * 131u) ^ (i * 7u) ^ (tag >> 8));
 }
-// Written as relaxed 4-byte atomic stores of the same bytes (the tail as atomic bytes), not plain bytes: the core
-// reads words of a block it does not own speculatively (relaxed loads whose value a later pop or
-// CAS confirms or discards, docs/PROTOCOL.md section 7), and after a merge and a reuse such a word
-// may be this payload. Against plain writes ThreadSanitizer reports that by-design overlap as a
-// race (it did, intermittently, in Regression.U15 under the tsan preset); against atomic writes it
-// reports only what matters: the core's own accesses racing, or a core store landing in a payload
-// (check_fill's plain reads then race with that store, and the pattern breaks).
+// Written as relaxed atomic byte stores, not plain bytes: the core reads words of a block it does
+// not own speculatively (relaxed loads whose value a later pop or CAS confirms or discards,
+// docs/PROTOCOL.md section 7), and after a merge and a reuse such a word may be this payload.
+// Against plain writes ThreadSanitizer reports that by-design overlap as a race (it did,
+// intermittently, in Regression.U15 under the tsan preset); against atomic writes it reports only
+// what matters: the core's own accesses racing, or a core store landing in a payload (check_fill's
+// plain reads then race with that store, and the pattern breaks).
 inline void fill(std::byte* payload, std::uint32_t n, std::uint32_t tag) {
-    std::uint32_t i = 0;
-    if (reinterpret_cast<std::uintptr_t>(payload) % alignof(std::uint32_t) == 0) {
-        for (; i + 4 <= n; i += 4) {
-            const std::array<std::uint8_t, 4> bytes{fill_byte(tag, i), fill_byte(tag, i + 1), fill_byte(tag, i + 2),
-                                                    fill_byte(tag, i + 3)};
-            std::atomic_ref<std::uint32_t>(*reinterpret_cast<std::uint32_t*>(payload + i))
-                .store(std::bit_cast<std::uint32_t>(bytes), std::memory_order_relaxed);
-        }
-    }
-    for (; i < n; ++i) {  // the tail (or an unaligned payload): relaxed atomic bytes
+    for (std::uint32_t i = 0; i < n; ++i) {
         std::atomic_ref<std::uint8_t>(*reinterpret_cast<std::uint8_t*>(payload + i)).store(fill_byte(tag, i), std::memory_order_relaxed);
     }
 }
