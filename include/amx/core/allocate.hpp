@@ -5,7 +5,8 @@
 //
 // Last resort before giving up: the request's own insert class, whose blocks may or may not fit;
 // blocks popped from it that do not fit are held (owned, unlisted) and pushed back at the end. The
-// overflow class of a tiny geometry is handled the same way.
+// overflow class is handled the same way (a tiny geometry's largest sizes; with DefaultGeometry, the
+// search class of block sizes above 15 x 2^28 bytes: mapping.hpp).
 //
 // Errors (U15), decided by Heap::allocate: invalid_size for 0 or more than the data area;
 // out_of_memory only after heal ran, an attempt found nothing without interference (no contended
