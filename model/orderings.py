@@ -128,8 +128,9 @@ def run_sites(a, chosen, run_id):
 def tree_name(src):
     """The commit the run's tree comes from, and whether files the runner compiles differ from it."""
     head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "include", "model", "tests/scenarios"],
-                           capture_output=True, text=True).stdout.strip()
+    status = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "include", "model", "tests/scenarios"],
+                            capture_output=True, text=True).stdout.split("\n")
+    dirty = [line for line in status if line.endswith((".hpp", ".cpp", ".h"))]
     where = " (snapshot copy)" if src != ROOT else ""
     return (head or "unknown commit") + (" with uncommitted changes" if dirty else "") + where
 
@@ -241,7 +242,7 @@ def from_output(a, found, runs, old_rows):
                 rows.append(row(key, order, w, int(hits), killer, tiers_note(a.iters, a.deep_iters, not killer and int(hits) > 0),
                                 f"{f_}:{ln}", run_id))
     runs.append({"run": run_id, "sites": f"rows printed in {os.path.basename(a.from_output)}",
-                 "tiers": tiers_note(a.iters, a.deep_iters, True) + " (if not killed)",
+                 "tiers": tiers_note(a.iters, a.deep_iters, True) + " (the second only if the first neither killed nor missed it)",
                  "tree": "as printed (lines of the run's tree)", "seconds": "-"})
     write(a.out, found, merge(old_rows, rows), runs)
 
@@ -270,12 +271,11 @@ def main():
     chosen = select(found, a.labels) if a.labels else found
     if src == ROOT:
         warn_if_stale(a.runner)
-    run_id = next_run_id(runs)
-    t0 = time.time()
+    run_id, tree, t0 = next_run_id(runs), tree_name(src), time.time()
     rows = run_sites(a, chosen, run_id)
     runs.append({"run": run_id, "sites": "--labels " + a.labels if a.labels else "every site",
-                 "tiers": tiers_note(a.iters, a.deep_iters, True) + " (if not killed)",
-                 "tree": tree_name(src), "seconds": f"{time.time() - t0:.0f}"})
+                 "tiers": tiers_note(a.iters, a.deep_iters, True) + " (the second only if the first neither killed nor missed it)",
+                 "tree": tree, "seconds": f"{time.time() - t0:.0f}"})
     write(a.out, found, merge(old_rows, rows), runs)
 
 
