@@ -36,6 +36,18 @@ TEST(Mapping, TinyGeometryClampsToTheOverflowClass) {
     EXPECT_EQ(M::insert(100000), M::OVERFLOW_CLASS);
 }
 
+// DefaultGeometry clamps no size into its last class, but mapping_search returns it, without a
+// guaranteed fit, for block sizes above 15 x 2^28 bytes (mapping.hpp, PROTOCOL.md section 6).
+TEST(Mapping, DefaultGeometrySearchesItsLastClassAboveFifteenTimesTwoToThe28) {
+    using M = SizeClasses<DefaultGeometry>;
+    constexpr std::uint64_t last_min = std::uint64_t{15} << 28;
+    EXPECT_EQ(M::class_min(M::OVERFLOW_CLASS), last_min);
+    EXPECT_EQ(M::insert(0xFFFFFFF0ull), M::OVERFLOW_CLASS);
+    EXPECT_EQ(M::insert(last_min - 16), M::OVERFLOW_CLASS - 1);
+    EXPECT_EQ(M::search(last_min), M::OVERFLOW_CLASS);       // every block there (>= last_min) fits
+    EXPECT_EQ(M::search(last_min + 16), M::OVERFLOW_CLASS);  // a block of last_min there does not
+}
+
 // U3: the original searched the request's own class, which holds smaller blocks.
 TEST(Mapping, U3_SearchClassNeverHoldsSmallerBlocks) {
     using M = SizeClasses<DefaultGeometry>;

@@ -12,7 +12,8 @@ namespace amx {
 
 enum class Errc : int {
     // allocation
-    out_of_memory = 1,    // no free block fits, after heal, with no interference observed
+    out_of_memory = 1,    // no free block fits: after heal, a scan found none while no other
+                          // operation was in transit (transit epochs unmoved; PROTOCOL.md §6)
     contention = 2,       // retries exhausted while other participants kept changing the lists
     invalid_size = 3,     // 0, or more than the segment can ever hold
     // blocks and states

@@ -41,7 +41,7 @@ inline std::string layout_table() {
     row("control", L::SL_BITMAPS, 4 * DefaultGeometry::FL_COUNT, "sl bitmaps, one u32 per first level");
     row("control", L::HEADS, 8 * L::CLASS_COUNT, "list heads, u64 {tag:32 | offset:32} per class");
     row("control", L::REGISTRY, 8 * L::REGISTRY_SLOTS, "participant registry, u64 {start time:32 | pid:32} per slot, 0 = free");
-    row("control", L::TRANSIT, 64 * L::TRANSIT_SHARDS, "transit counters, one u32 per 64-byte line (PROTOCOL.md section 6)");
+    row("control", L::TRANSIT, 64 * L::TRANSIT_SHARDS, "transit words, u64 {epoch:32 | active:32} per 64-byte line (PROTOCOL.md section 6)");
     row("blocks", L::FIRST_BLOCK, 0, "first block header; blocks tile up to the capacity");
 #define AMX_HDR(f, what) row("block header", offsetof(BlockHeader, f), sizeof(BlockHeader::f), what)
     AMX_HDR(size, "block bytes including this header");

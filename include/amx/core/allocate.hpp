@@ -5,11 +5,14 @@
 //
 // Last resort before giving up: the request's own insert class, whose blocks may or may not fit;
 // blocks popped from it that do not fit are held (owned, unlisted) and pushed back at the end. The
-// overflow class of a tiny geometry is handled the same way.
+// overflow class is handled the same way (a tiny geometry's largest sizes; with DefaultGeometry, the
+// search class of block sizes above 15 x 2^28 bytes: mapping.hpp).
 //
-// Errors (U15): invalid_size for 0 or more than the data area; out_of_memory only after heal ran
-// and an attempt saw no interference (no contended CAS, no marked-but-empty list, no heal running);
-// contention when the retries are used up.
+// Errors (U15), decided by Heap::allocate: invalid_size for 0 or more than the data area;
+// out_of_memory only after heal ran, an attempt found nothing without interference (no contended
+// pop, no marked-but-empty list), and the decisive attempt (Heap::decisive_miss: an exhaustive scan
+// between two transit snapshots, core/transit.hpp) found nothing while no other operation was in
+// transit and no transit epoch moved; contention when the retries are used up.
 #pragma once
 #include <cstdint>
 

@@ -44,18 +44,24 @@ public:
     // Called by a searcher that found the list of `cls` empty.
     void mark_maybe_empty(std::uint32_t cls) const {
         const std::uint32_t fl = cls / Map::SL_COUNT, sl = cls % Map::SL_COUNT;
-        // @BM.clear.sl acq_rel: acquire pairs with @BM.set.sl; release orders it before our re-check.
+        // @BM.clear.sl acq_rel: acquire pairs with @BM.set.sl and @BM.recheck.set.sl; release orders
+        // it before our re-check.
         const std::uint32_t before = c_.sl_w(fl).fetch_and(~(1u << sl), P::acq_rel);
         // @BM.recheck.head acquire: pairs with @FL.push.cas release.
         if (unpack_head(c_.head_w(cls).load(P::acquire)).offset != 0) {
-            c_.sl_w(fl).fetch_or(1u << sl, P::release);  // @BM.set.sl (re-set)
+            // @BM.recheck.set.sl release: the re-set, as @BM.set.sl; pairs with @BM.clear.sl and
+            // @BM.recheck.sl acquire.
+            c_.sl_w(fl).fetch_or(1u << sl, P::release);
             return;
         }
         if ((before & ~(1u << sl)) != 0) return;  // other classes of this fl are still marked
-        // @BM.clear.fl acq_rel: acquire pairs with @BM.set.fl.
+        // @BM.clear.fl acq_rel: acquire pairs with @BM.set.fl and @BM.recheck.set.fl.
         c_.fl_w().fetch_and(~(1u << fl), P::acq_rel);
-        // @BM.recheck.sl acquire: pairs with @BM.set.sl.
-        if (c_.sl_w(fl).load(P::acquire) != 0) c_.fl_w().fetch_or(1u << fl, P::release);  // @BM.set.fl
+        // @BM.recheck.sl acquire: pairs with @BM.set.sl and @BM.recheck.set.sl release.
+        if (c_.sl_w(fl).load(P::acquire) != 0) {
+            // @BM.recheck.set.fl release: the re-set, as @BM.set.fl; pairs with @BM.clear.fl acquire.
+            c_.fl_w().fetch_or(1u << fl, P::release);
+        }
     }
 
     // The first marked class >= from, or NONE. Relaxed reads: a stale answer costs one empty pop.

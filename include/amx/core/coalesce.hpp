@@ -20,7 +20,7 @@
 //   - prev_phys of a block W is written only by the owner of W's left neighbour, always before
 //     that owner publishes (pushes or hands out) anything, so no late store lands on reused memory.
 //
-// Race prevented (model scenario `free_free_adjacent`):
+// Race prevented (model scenario `alloc_split_vs_free_right`):
 //   T1 frees A, reads prev_phys(A) = L.   T2 allocates L and splits it into L | M, M pushed, and
 //   sets prev_phys(A) = M. T1 pops M (M is A's neighbour now: merge) or fails to pop L (allocated):
 //   either way it never writes into L, which belongs to T2's user.

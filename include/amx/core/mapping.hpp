@@ -4,8 +4,10 @@
 //   mapping_insert(s): the class a free block of size s is filed under (rounds down).
 //   mapping_search(s): the first class whose every block holds s (rounds up), so any block found
 //                      at or above it fits without looking at its size (fixes U3).
-// The last class (FL_COUNT-1, SL_COUNT-1) also holds every larger size (the overflow class); a block
-// popped from it must still be checked against the request. DefaultGeometry never overflows.
+// The last class (FL_COUNT-1, SL_COUNT-1) also holds every larger size (the overflow class), and
+// mapping_search returns it when no class guarantees a fit, so a block popped from it must still be
+// checked against the request. With DefaultGeometry no size is clamped into it (every size below
+// 2^32 has its own class), but it is the search class of every block size above 15 x 2^28 bytes.
 #pragma once
 #include <bit>
 #include <cstdint>
