@@ -148,7 +148,7 @@ private:
     std::uint32_t offset_arg(const H& heap, std::uint32_t v) {
         if (!(v & 0x80000000u)) return v & 0xFFFFu;
         std::uint32_t k = v & 0xFF, found = v & 0xFFF0u;
-        walk_blocks(heap, [&](const BlockView& b) { if (k-- == 0) found = b.offset; });
+        walk_chain(heap.context(), [&](const ChainBlock& b) { if (k-- == 0) found = b.offset; }, Unchecked::pass);
         return found;
     }
 
