@@ -142,22 +142,29 @@ private:
     std::byte* base_ = nullptr;
 };
 
-// The last block's size 16 bytes short of the end: the walk meets a "header" at end - 16 whose
-// words would lie past the segment. Every entry point refuses or reports it (CH1) and none reads
-// past the end; run in a child each, so that a read past the end fails the test instead of ending it.
-void expect_every_entry_point_stops_at_the_end(bool last_block_live) {
-    GuardedSegment seg;
-    MatrixHandler& m = *seg.handler;
-    for (std::uint32_t n : {100u, 200u, 300u}) ASSERT_TRUE(m.allocate_raw(n));
+// Allocates three blocks (and, if asked, the free remainder too), then makes the last block's size
+// 16 bytes short of the end: the walk then meets a "header" at end - 16 whose words would lie past
+// the segment. Returns that offset.
+std::uint32_t shorten_last_block(MatrixHandler& m, bool last_block_live) {
+    for (std::uint32_t n : {100u, 200u, 300u}) EXPECT_TRUE(m.allocate_raw(n));
     const auto& c = m.raw_matrix().context();
     std::uint32_t last = 0;
     walk_chain(c, [&](const ChainBlock& b) { last = b.offset; });
     if (last_block_live) {
-        ASSERT_TRUE(m.allocate_raw(c.size_w(last).load(P::relaxed) - BLOCK_HEADER_SIZE));
-        ASSERT_EQ(c.state_w(last).load(P::relaxed), STATE_ALLOCATED);
+        EXPECT_TRUE(m.allocate_raw(c.size_w(last).load(P::relaxed) - BLOCK_HEADER_SIZE));
+        EXPECT_EQ(c.state_w(last).load(P::relaxed), STATE_ALLOCATED);
     }
     c.size_w(last).store(c.size_w(last).load(P::relaxed) - 16, P::relaxed);
-    const std::uint32_t end = GuardedSegment::CAPACITY, stop = end - 16;
+    return m.segment_size() - 16;
+}
+
+// Every entry point refuses or reports the shortened chain (CH1 at end - 16) and none reads past
+// the end. Each runs in a child, so that a read past the end fails the test instead of ending it.
+void expect_every_entry_point_stops_at_the_end(bool last_block_live) {
+    GuardedSegment seg;
+    MatrixHandler& m = *seg.handler;
+    const std::uint32_t end = GuardedSegment::CAPACITY, stop = shorten_last_block(m, last_block_live);
+    ASSERT_EQ(stop, end - 16);
     const char* ch1 = chain_fault(ChainStop::header_past_end).id;
     ASSERT_STREQ(ch1, "CH1");
     auto recover_refuses = [&](const RecoverOptions& o) {

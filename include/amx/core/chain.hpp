@@ -25,7 +25,8 @@ namespace amx {
 // Why a walk stopped. Only at_end means the chain is whole.
 enum class ChainStop : std::uint8_t {
     at_end,           // the last block ends exactly at the segment's end
-    too_long,         // more blocks than the data area can hold (a cycle of sizes is impossible)
+    too_long,         // more blocks than the data area can hold (while sizes are checked this
+                      // cannot happen: the bound is what keeps a walk finite whatever it reads)
     header_past_end,  // the next header does not fit before the segment's end
     no_check_word,    // a header without its check word (only when the walk stops there)
     bad_size,         // a size below MIN_BLOCK, not aligned, or past the segment's end
