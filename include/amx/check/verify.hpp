@@ -110,6 +110,8 @@ private:
             prev = blk.offset;
             prev_state = blk.state;
         }, Unchecked::pass);
+        // A header that lacks its check word and has a bad size stops the walk: HD1 first, as for
+        // any block, then SZ1.
         if (!end.genuine) add_chain(ChainStop::no_check_word, end.at, 0);
         if (!end.complete()) add_chain(end.why, end.at, end.found);
     }
