@@ -18,6 +18,7 @@
 #include "amx/check/verify.hpp"
 #include "amx/check/walker.hpp"
 #include "amx/core/heap.hpp"
+#include "amx/core/recover.hpp"
 #include "instrumented_policy.hpp"
 #include "support/input.hpp"
 #include "support/known_bugs.hpp"
@@ -112,6 +113,8 @@ private:
         start_call();
         const VerifyReport first = verify(heap);
         budget_.context += "verify -> " + (first.ok() ? std::string("clean\n") : first.to_string());
+        start_call();
+        recover_dry_run(heap);
         if (first.ok()) round_trip(heap);
         for (std::size_t i = 0; i < nops_; ++i) {
             call(heap, ops_ + 5 * i);
@@ -148,8 +151,15 @@ private:
     std::uint32_t offset_arg(const H& heap, std::uint32_t v) {
         if (!(v & 0x80000000u)) return v & 0xFFFFu;
         std::uint32_t k = v & 0xFF, found = v & 0xFFF0u;
-        walk_blocks(heap, [&](const BlockView& b) { if (k-- == 0) found = b.offset; });
+        walk_chain(heap.context(), [&](const ChainBlock& b) { if (k-- == 0) found = b.offset; }, Unchecked::pass);
         return found;
+    }
+
+    // recover()'s plan walks the chain too (it once read past the end where verify did not).
+    void recover_dry_run(const H& heap) {
+        log("recover dry run");
+        const auto nobody_alive = [](std::uint32_t, std::uint32_t) { return false; };
+        typed(Recoverer<typename H::Ctx>(heap.context()).run({.dry_run = true}, 0, nobody_alive), "recover");
     }
 
     void call(const H& heap, const std::uint8_t* op) {
@@ -165,7 +175,7 @@ private:
             case 4: log("transition(0x%x)", off); typed(heap.transition_state(off, 1 + (op[1] & 63), 49 + (op[2] & 7), P::acq_rel), "transition"); break;
             case 5: log("live_payload(0x%x)", off); typed(heap.live_payload(off), "live_payload"); break;
             case 6: { log("heal"); const HealReport r = heap.heal(); log(" -> corrupt %d\n", r.corrupt); break; }
-            case 7: { log("verify"); const VerifyReport r = verify(heap, (v & 1) ? VerifyMode::after_heal : VerifyMode::quiescent); log(" -> %zu violations\n", r.violations.size()); break; }
+            case 7: { log("verify"); const VerifyReport r = verify(heap, (v & 1) ? VerifyMode::after_heal : VerifyMode::quiescent); log(" -> %zu violations\n", r.violations.size()); recover_dry_run(heap); break; }
             default: { log("stats"); const Stats s = stats(heap); log(" -> %u blocks%s\n", s.blocks, s.complete ? "" : " (incomplete)"); break; }
         }
     }

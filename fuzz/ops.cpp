@@ -251,7 +251,7 @@ private:
         if (!rep.ok()) die(rep.to_string());
         std::size_t seen = 0;
         std::uint64_t used = 0;
-        const bool whole = walk_blocks(*heap_, [&](const BlockView& v) {
+        const ChainEnd end = walk_chain(heap_->context(), [&](const ChainBlock& v) {
             if (!is_live_state(v.state)) return;
             auto it = live_.find(v.offset);
             expect(it != live_.end(), "chain holds live block 0x%x the model does not know", v.offset);
@@ -260,7 +260,7 @@ private:
             ++seen;
             used += v.size;
         });
-        expect(whole && seen == live_.size(), "chain shows %zu of the model's %zu live blocks", seen, live_.size());
+        expect(end.complete() && seen == live_.size(), "chain shows %zu of the model's %zu live blocks", seen, live_.size());
         for (const auto& [h, b] : live_) {
             if (b.tag != 0 && !check_payload(base() + h + BLOCK_HEADER_SIZE, b.size - BLOCK_HEADER_SIZE, b.tag)) {
                 die(strf("fill pattern of block 0x%x (tag %u) broken", h, b.tag));

@@ -34,22 +34,30 @@ int report(const amx::Error& e) {
     return 1;
 }
 
+// Every header field but the reserved ones, by name (SEGMENT_FIELDS), 8-byte ones in hex.
 int cmd_info(const amx::MatrixHandler& h) {
     const auto hdr = amx::ProductionHeap::read_header(h.raw_matrix().context().mem);
-    std::printf("name %s\ncapacity %u\nfirst_block_offset %u\nlayout_version %u\nfingerprint %016llx\n"
-                "creator_pid %u\ninit_state %u\n",
-                h.name().c_str(), hdr.capacity, hdr.first_block_offset, hdr.layout_version,
-                static_cast<unsigned long long>(hdr.fingerprint), hdr.creator_pid, hdr.init_state);
+    std::printf("name %s\n", h.name().c_str());
+    for (const amx::SegmentField& f : amx::SEGMENT_FIELDS) {
+        if (f.role == amx::FieldRole::reserved) continue;
+        const auto v = static_cast<unsigned long long>(amx::field_value(hdr, f));
+        std::printf(f.word == 8 ? "%s 0x%016llx\n" : "%s %llu\n", f.name, v);
+    }
     return 0;
 }
 
 int cmd_stats(const amx::MatrixHandler& h) {
     const amx::Stats s = h.stats();
     std::printf("capacity %u\ndata_bytes %u\nfree_bytes %llu\nlargest_free %u\nblocks %u\nfree %u\n"
-                "allocated %u\nuser_state %u\ntransient %u\ncomplete %s\n",
+                "allocated %u\nuser_state %u\ntransient %u\n",
                 s.capacity, s.data_bytes, static_cast<unsigned long long>(s.free_bytes), s.largest_free,
-                s.blocks, s.free_blocks, s.allocated_blocks, s.user_state_blocks, s.transient_blocks,
-                s.complete ? "yes" : "no");
+                s.blocks, s.free_blocks, s.allocated_blocks, s.user_state_blocks, s.transient_blocks);
+    if (s.complete) {
+        std::printf("complete yes\n");
+    } else {
+        const amx::ChainFault f = amx::chain_fault(s.chain.why);
+        std::printf("complete no: the walk stopped at 0x%x, %s violated: %s\n", s.chain.at, f.id, f.what);
+    }
     return 0;
 }
 

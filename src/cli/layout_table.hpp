@@ -18,25 +18,7 @@ inline std::string layout_table() {
         s += line;
     };
     s += "| area | offset | bytes | field |\n|---|---|---|---|\n";
-#define AMX_SEG(f, what) row("segment header", offsetof(SegmentHeader, f), sizeof(SegmentHeader::f), what)
-    AMX_SEG(magic, "magic \"AMXSEG01\"");
-    AMX_SEG(layout_version, "layout version (1)");
-    AMX_SEG(header_size, "sizeof(SegmentHeader)");
-    AMX_SEG(fingerprint, "layout fingerprint (FNV-1a of sizes, offsets, geometry)");
-    AMX_SEG(capacity, "segment bytes");
-    AMX_SEG(block_header_size, "block header bytes (32)");
-    AMX_SEG(first_block_offset, "header offset of the first block");
-    AMX_SEG(init_state, "init state (atomic): 0 uninitialised, 1 initialising, 2 ready, 3 failed");
-    AMX_SEG(creator_pid, "creator pid");
-    AMX_SEG(geometry, "fl_count, sl_log2, align_log2, tag_bits (one byte each)");
-    AMX_SEG(creator_start, "creator start time (clock ticks since boot)");
-    AMX_SEG(nonce, "random nonce (seeds header check words)");
-    AMX_SEG(header_checksum, "checksum of the immutable fields above");
-    AMX_SEG(heals_running, "heals in progress (atomic)");
-    AMX_SEG(heal_serial, "heal token source (atomic)");
-    AMX_SEG(reserved0, "0");
-    AMX_SEG(reserved, "0 (room for later versions)");
-#undef AMX_SEG
+    for (const SegmentField& f : SEGMENT_FIELDS) row("segment header", f.offset, f.bytes, f.meaning);
     row("control", L::FL_BITMAP, 4, "fl bitmap");
     row("control", L::SL_BITMAPS, 4 * DefaultGeometry::FL_COUNT, "sl bitmaps, one u32 per first level");
     row("control", L::HEADS, 8 * L::CLASS_COUNT, "list heads, u64 {tag:32 | offset:32} per class");

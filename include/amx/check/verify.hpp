@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "amx/core/chain.hpp"
 #include "amx/core/context.hpp"
 #include "amx/core/heap.hpp"
 
@@ -69,7 +70,7 @@ public:
     explicit Verifier(const C& ctx) : c_(ctx) {}
 
     VerifyReport run(VerifyMode mode) {
-        walk_chain(mode);
+        check_chain(mode);
         check_classes();
         for (const BlockSeen& st : blocks_) {
             if (st.state == STATE_FREE && st.listed == 0) add("FL6", st.offset, 0, "FREE block on no list");
@@ -100,30 +101,41 @@ private:
         if (rep_.violations.size() < 64) rep_.violations.push_back({id, a, b, std::move(what)});
     }
 
-    void walk_chain(VerifyMode mode) {
-        std::uint32_t b = c_.first, prev = 0, prev_state = ~0u;
-        for (std::uint32_t i = 0; b < c_.end; ++i) {
-            if (i > c_.max_blocks()) { add("CH1", b, 0, "chain longer than the segment can hold"); return; }
-            if (!c_.plausible_block(b)) { add("CH1", b, c_.end, "block header does not fit before the segment's end"); return; }
-            if (c_.check_w(b).load(P::relaxed) != c_.expected_check(b)) add("HD1", b, 0, "header check word missing");
-            const std::uint32_t size = c_.size_w(b).load(P::relaxed);
-            const std::uint32_t state = c_.state_w(b).load(P::relaxed);
-            if (!c_.plausible_size(b, size)) { add("SZ1", b, size, "bad block size"); return; }
-            const std::uint32_t pp = c_.prev_w(b).load(P::relaxed);
-            if (pp != prev) add("BL1", b, pp, "prev_phys does not name the left neighbour");
-            if (state == STATE_ACKED || state == STATE_COALESCING || (state > STATE_COALESCING && state < USER_STATE_MIN)) {
-                add("ST1", b, state, "transient or reserved state at quiescence");
-            }
-            if (mode == VerifyMode::after_heal && state == STATE_FREE && prev_state == STATE_FREE) {
-                add("CO1", prev, b, "adjacent free blocks");
-            }
-            blocks_.push_back(BlockSeen{b, size, state});
-            ++rep_.blocks;
-            if (state == STATE_FREE) { ++rep_.free_blocks; rep_.free_bytes += size; }
-            else rep_.used_bytes += size;
-            prev = b; prev_state = state; b += size;
+    // The chain (core/chain.hpp): HD1 for every header without its check word (the walk passes
+    // it on), CH1/SZ1 where the walk stops; BL1, ST1 and CO1 block by block.
+    void check_chain(VerifyMode mode) {
+        std::uint32_t prev = 0, prev_state = ~0u;
+        const ChainEnd end = walk_chain(c_, [&](const ChainBlock& blk) {
+            check_block(blk, prev, prev_state, mode);
+            prev = blk.offset;
+            prev_state = blk.state;
+        }, Unchecked::pass);
+        // A header that lacks its check word and has a bad size stops the walk: HD1 first, as for
+        // any block, then SZ1.
+        if (!end.genuine) add_chain(ChainStop::no_check_word, end.at, 0);
+        if (!end.complete()) add_chain(end.why, end.at, end.found);
+    }
+
+    void check_block(const ChainBlock& blk, std::uint32_t prev, std::uint32_t prev_state, VerifyMode mode) {
+        const std::uint32_t b = blk.offset, state = blk.state;
+        if (!blk.genuine) add_chain(ChainStop::no_check_word, b, 0);
+        const std::uint32_t pp = c_.prev_w(b).load(P::relaxed);
+        if (pp != prev) add("BL1", b, pp, "prev_phys does not name the left neighbour");
+        if (state == STATE_ACKED || state == STATE_COALESCING || (state > STATE_COALESCING && state < USER_STATE_MIN)) {
+            add("ST1", b, state, "transient or reserved state at quiescence");
         }
-        if (b != c_.end) add("CH1", b, c_.end, "chain does not end at the segment's end");
+        if (mode == VerifyMode::after_heal && state == STATE_FREE && prev_state == STATE_FREE) {
+            add("CO1", prev, b, "adjacent free blocks");
+        }
+        blocks_.push_back(BlockSeen{b, blk.size, state});
+        ++rep_.blocks;
+        if (state == STATE_FREE) { ++rep_.free_blocks; rep_.free_bytes += blk.size; }
+        else rep_.used_bytes += blk.size;
+    }
+
+    void add_chain(ChainStop why, std::uint32_t a, std::uint32_t b) {
+        const ChainFault f = chain_fault(why);
+        add(f.id, a, b, f.what);
     }
 
     // Every class once: its list (FL1-FL5) and its bits (BM1, BM2), reading each head word once.

@@ -52,6 +52,11 @@ struct Context {
     bool plausible_size(std::uint32_t b, std::uint32_t size) const noexcept {
         return size >= MIN_BLOCK && size % ALIGN == 0 && size <= end - b;
     }
+    // b's header carries its check word (HD1). b must be a plausible block (the word is inside).
+    bool has_check_word(std::uint32_t b) const { return check_w(b).load(P::relaxed) == expected_check(b); }
+    // A genuine header: a plausible offset whose header carries its check word. Offsets inside a
+    // payload, stale ones whose header was absorbed, and forged ones are refused.
+    bool genuine_header(std::uint32_t b) const { return plausible_block(b) && has_check_word(b); }
     // A link: 0 (none) or a plausible block.
     bool plausible_link(std::uint32_t b) const noexcept { return b == 0 || plausible_block(b); }
     // Bound for every walk over blocks: the most blocks the data area can hold.

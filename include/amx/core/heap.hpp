@@ -28,11 +28,12 @@ public:
     using Layout = ControlLayout<G>;
     using Map = SizeClasses<G>;
     using Memory = typename P::Memory;
-    // Attempts before allocation reports contention. Late attempts yield the CPU, so the default
-    // budget rides out a holder preempted for several scheduler timeslices (a few ms in all);
-    // a geometry may set its own (model geometries keep it small: every attempt is explored).
-    // Without P::yield_thread, extra attempts would only spin: such policies (model checker,
-    // fuzz scheduler) keep 64.
+    // Attempts before allocation reports contention: the geometry's G::MAX_ALLOC_ATTEMPTS if it
+    // names one and the policy can give the CPU away (P::yield_thread), else 64. Late attempts
+    // yield, so DefaultGeometry's 1024 ride out a holder preempted for several scheduler
+    // timeslices (a few ms in all). Without P::yield_thread extra attempts would only spin. The
+    // model geometries name no budget, so the model checker keeps 64 although its policy has
+    // yield_thread (rl::yield): every attempt is a branch it explores.
     static constexpr int MAX_ALLOC_ATTEMPTS = [] {
         if constexpr (requires { G::MAX_ALLOC_ATTEMPTS; P::yield_thread(); }) {
             return static_cast<int>(G::MAX_ALLOC_ATTEMPTS);
@@ -49,7 +50,6 @@ public:
     static Result<Heap> attach(const Memory& mem);
     // Reads the header words into a plain struct (relaxed loads; for checks and tools).
     static SegmentHeader read_header(const Memory& mem);
-
 
     // Returns the header offset of a block holding at least n payload bytes.
     Result<std::uint32_t> allocate(std::uint64_t n) const;
@@ -92,6 +92,10 @@ private:
     };
 
     explicit Heap(const Ctx& c) : ctx_(c) {}
+    // Every word of field f, one relaxed access each at the field's own width (format publishes
+    // its stores with @SEG.ready).
+    static void store_field(const Memory& mem, const SegmentHeader& h, const SegmentField& f);
+    static void load_field(const Memory& mem, SegmentHeader& h, const SegmentField& f);
     Result<std::uint32_t> claim_for_free(std::uint32_t h) const;
     bool decisive_miss(const Protocols& p, Transit<Ctx>& t, std::uint32_t need, FitResult& out) const;
     // Backoff between attempts: exponential spinning, then, for the later attempts, giving the CPU
@@ -126,25 +130,28 @@ private:
 // ---- format / attach -------------------------------------------------------------------------
 
 template <AtomicPolicy P, Geometry G>
+void Heap<P, G>::store_field(const Memory& mem, const SegmentHeader& h, const SegmentField& f) {
+    for (std::uint32_t k = 0; k < f.bytes / f.word; ++k) {
+        const std::uint32_t off = f.offset + k * f.word;
+        if (f.word == 4) mem.u32(off).store(static_cast<std::uint32_t>(field_value(h, f, k)), P::relaxed);
+        else mem.u64(off).store(field_value(h, f, k), P::relaxed);
+    }
+}
+
+template <AtomicPolicy P, Geometry G>
+void Heap<P, G>::load_field(const Memory& mem, SegmentHeader& h, const SegmentField& f) {
+    for (std::uint32_t k = 0; k < f.bytes / f.word; ++k) {
+        const std::uint32_t off = f.offset + k * f.word;
+        set_field_value(h, f, k, f.word == 4 ? mem.u32(off).load(P::relaxed) : mem.u64(off).load(P::relaxed));
+    }
+}
+
+template <AtomicPolicy P, Geometry G>
 SegmentHeader Heap<P, G>::read_header(const Memory& mem) {
     SegmentHeader h{};
-    auto r32 = [&](std::uint32_t off) { return mem.u32(off).load(P::relaxed); };
-    auto r64 = [&](std::uint32_t off) { return mem.u64(off).load(P::relaxed); };
-    h.magic = r64(offsetof(SegmentHeader, magic));
-    h.layout_version = r32(offsetof(SegmentHeader, layout_version));
-    h.header_size = r32(offsetof(SegmentHeader, header_size));
-    h.fingerprint = r64(offsetof(SegmentHeader, fingerprint));
-    h.capacity = r32(offsetof(SegmentHeader, capacity));
-    h.block_header_size = r32(offsetof(SegmentHeader, block_header_size));
-    h.first_block_offset = r32(offsetof(SegmentHeader, first_block_offset));
-    h.init_state = r32(offsetof(SegmentHeader, init_state));
-    h.creator_pid = r32(offsetof(SegmentHeader, creator_pid));
-    h.geometry = r32(offsetof(SegmentHeader, geometry));
-    h.creator_start = r64(offsetof(SegmentHeader, creator_start));
-    h.nonce = r64(offsetof(SegmentHeader, nonce));
-    h.header_checksum = r32(offsetof(SegmentHeader, header_checksum));
-    h.heals_running = r32(offsetof(SegmentHeader, heals_running));
-    h.heal_serial = r32(offsetof(SegmentHeader, heal_serial));
+    for (const SegmentField& f : SEGMENT_FIELDS) {
+        if (f.role != FieldRole::reserved) load_field(mem, h, f);  // reserved: read by nobody
+    }
     return h;
 }
 
@@ -157,7 +164,7 @@ Result<void> Heap<P, G>::format(const Memory& mem, const FormatParams& fp) {
     auto w32 = [&](std::uint32_t off, std::uint32_t v) { mem.u32(off).store(v, P::relaxed); };
     auto w64 = [&](std::uint32_t off, std::uint64_t v) { mem.u64(off).store(v, P::relaxed); };
     w32(seg::INIT_STATE, INIT_INITIALIZING);
-    SegmentHeader h{};
+    SegmentHeader h{};  // the atomic and reserved fields start at 0
     h.magic = SEGMENT_MAGIC;
     h.layout_version = LAYOUT_VERSION;
     h.header_size = sizeof(SegmentHeader);
@@ -170,22 +177,9 @@ Result<void> Heap<P, G>::format(const Memory& mem, const FormatParams& fp) {
     h.creator_start = fp.creator_start;
     h.nonce = fp.nonce;
     h.header_checksum = header_checksum(h);
-    w64(offsetof(SegmentHeader, magic), h.magic);
-    w32(offsetof(SegmentHeader, layout_version), h.layout_version);
-    w32(offsetof(SegmentHeader, header_size), h.header_size);
-    w64(offsetof(SegmentHeader, fingerprint), h.fingerprint);
-    w32(offsetof(SegmentHeader, capacity), h.capacity);
-    w32(offsetof(SegmentHeader, block_header_size), h.block_header_size);
-    w32(offsetof(SegmentHeader, first_block_offset), h.first_block_offset);
-    w32(offsetof(SegmentHeader, creator_pid), h.creator_pid);
-    w32(offsetof(SegmentHeader, geometry), h.geometry);
-    w64(offsetof(SegmentHeader, creator_start), h.creator_start);
-    w64(offsetof(SegmentHeader, nonce), h.nonce);
-    w32(offsetof(SegmentHeader, header_checksum), h.header_checksum);
-    w32(seg::HEALS_RUNNING, 0);
-    w32(seg::HEAL_SERIAL, 0);
-    w32(offsetof(SegmentHeader, reserved0), 0);
-    for (std::uint32_t i = 0; i < 8; ++i) w64(offsetof(SegmentHeader, reserved) + 8 * i, 0);
+    for (const SegmentField& f : SEGMENT_FIELDS) {
+        if (f.offset != seg::INIT_STATE) store_field(mem, h, f);  // init_state: READY, last
+    }
     for (std::uint32_t off = Layout::FL_BITMAP; off < Layout::HEADS; off += 4) w32(off, 0);
     for (std::uint32_t c = 0; c < Map::CLASS_COUNT; ++c) w64(Layout::head(c), 0);
     // Registry and transit counters are 64-bit words; every offset is accessed with one width.
@@ -287,16 +281,14 @@ Result<std::uint32_t> Heap<P, G>::allocate(std::uint64_t n) const {
 // Validates h and moves it from a live state to ACKED; returns the state it had.
 template <AtomicPolicy P, Geometry G>
 Result<std::uint32_t> Heap<P, G>::claim_for_free(std::uint32_t h) const {
-    if (!ctx_.plausible_block(h)) return fail(Errc::invalid_offset, h);
-    if (ctx_.check_w(h).load(P::relaxed) != ctx_.expected_check(h)) return fail(Errc::invalid_offset, h);
+    if (!ctx_.genuine_header(h)) return fail(Errc::invalid_offset, h);
     std::uint32_t s = ctx_.state_w(h).load(P::relaxed);
     for (int i = 0; i < MAX_CLAIM_TRIES; ++i) {
         if (!is_live_state(s)) return fail(Errc::invalid_offset, h, s);
         // @FR.claim acquire: pairs with @AL.publish and @ST.store release (the block's header as
         // its allocator left it). Failure relaxed: we only re-examine the state.
         if (ctx_.state_w(h).cas_strong(s, STATE_ACKED, P::acquire, P::relaxed)) {
-            if (ctx_.check_w(h).load(P::relaxed) == ctx_.expected_check(h) &&
-                ctx_.plausible_size(h, ctx_.size_w(h).load(P::relaxed))) {
+            if (ctx_.has_check_word(h) && ctx_.plausible_size(h, ctx_.size_w(h).load(P::relaxed))) {
                 return s;
             }
             // A stale handle whose memory was reused: undo and refuse.
@@ -325,8 +317,7 @@ Result<void> Heap<P, G>::free(std::uint32_t h) const {
 
 template <AtomicPolicy P, Geometry G>
 Result<std::uint32_t> Heap<P, G>::live_payload(std::uint32_t h) const {
-    if (!ctx_.plausible_block(h)) return fail(Errc::invalid_offset, h);
-    if (ctx_.check_w(h).load(P::relaxed) != ctx_.expected_check(h)) return fail(Errc::invalid_offset, h);
+    if (!ctx_.genuine_header(h)) return fail(Errc::invalid_offset, h);
     // @ST.load acquire: pairs with @AL.publish / @ST.store release.
     const std::uint32_t s = ctx_.state_w(h).load(P::acquire);
     if (!is_live_state(s)) return fail(Errc::invalid_offset, h, s);
@@ -337,8 +328,7 @@ Result<std::uint32_t> Heap<P, G>::live_payload(std::uint32_t h) const {
 
 template <AtomicPolicy P, Geometry G>
 Result<std::uint32_t> Heap<P, G>::get_state(std::uint32_t h, typename P::order o) const {
-    if (!ctx_.plausible_block(h)) return fail(Errc::invalid_offset, h);
-    if (ctx_.check_w(h).load(P::relaxed) != ctx_.expected_check(h)) return fail(Errc::invalid_offset, h);
+    if (!ctx_.genuine_header(h)) return fail(Errc::invalid_offset, h);
     return ctx_.state_w(h).load(o);  // the caller's ordering (seed contract)
 }
 
@@ -364,8 +354,7 @@ Result<std::uint32_t> Heap<P, G>::transition_state(std::uint32_t h, std::uint32_
                                                    std::uint32_t next, typename P::order success) const {
     if (!is_user_state(next)) return fail(Errc::reserved_status, next, USER_STATE_MIN);
     if (!is_live_state(expected)) return fail(Errc::reserved_status, expected, USER_STATE_MIN);
-    if (!ctx_.plausible_block(h)) return fail(Errc::invalid_offset, h);
-    if (ctx_.check_w(h).load(P::relaxed) != ctx_.expected_check(h)) return fail(Errc::invalid_offset, h);
+    if (!ctx_.genuine_header(h)) return fail(Errc::invalid_offset, h);
     std::uint32_t seen = expected;
     // The caller's success ordering; failure relaxed (seed contract).
     if (ctx_.state_w(h).cas_strong(seen, next, success, P::relaxed)) return expected;

@@ -8,12 +8,15 @@
 //
 // recover() rebuilds every list from the physical chain. It is explicit (allocate and free never
 // run it) and has a dry-run mode that only reports.
-//   1. Plan (read-only): walk the chain by sizes from the first block, bounded by max_blocks().
-//      Every reachable header must carry its check word and a plausible size, or nothing is
-//      written (the report names the broken invariant). The walk by sizes is consistent at every
-//      point a participant can die: a split writes M's header, then prev_phys(W), and only then
-//      shrinks B (before that store the walk skips M); a join stores prev_phys(W), then grows the
-//      survivor, then kills the absorbed header (before the size store the walk still meets it).
+//   1. Plan (read-only): walk the chain (walk_chain, core/chain.hpp: every header is checked to
+//      fit before the end before it is read, every size before it is followed; bounded by
+//      max_blocks()). Every reachable header must carry its check word and a plausible size, and
+//      the blocks must end exactly at the segment's end, or nothing is written: the error names
+//      the broken invariant (chain_fault: "CH1: ...", "HD1: ..." or "SZ1: ...") and the offset
+//      where the walk stopped. The walk is consistent at every point a participant can die: a
+//      split writes M's header, then prev_phys(W), and only then shrinks B (before that store the
+//      walk skips M); a join stores prev_phys(W), then grows the survivor, then kills the absorbed
+//      header (before the size store the walk still meets it).
 //   2. Classify: FREE, ACKED and COALESCING blocks become free (an ACKED block's user gave it up;
 //      a COALESCING one was popped by a merger, a split or a heal). Live blocks (ALLOCATED, user
 //      states) are kept if their recorded participant is alive; if it is dead they are orphans,
@@ -36,6 +39,7 @@
 #include <string>
 #include <vector>
 
+#include "amx/core/chain.hpp"
 #include "amx/core/context.hpp"
 #include "amx/errc.hpp"
 
@@ -191,26 +195,21 @@ private:
         }
     }
 
-    // The walk and the classification; returns a non-empty message if the chain is broken.
+    // The walk (core/chain.hpp, stopping at a header without its check word) and the
+    // classification; returns a non-empty message, "ID: what", if the chain is broken.
     std::string plan(const RecoverOptions& o) {
-        std::uint32_t b = c_.first;
-        for (std::uint32_t i = 0; b < c_.end; ++i) {
-            bad_at_ = b;
-            if (i > c_.max_blocks()) return "CH1: chain longer than the segment can hold";
-            if (c_.check_w(b).load(P::relaxed) != c_.expected_check(b)) return "HD1: header check word missing";
-            const std::uint32_t size = c_.size_w(b).load(P::relaxed);
-            if (!c_.plausible_size(b, size)) return "SZ1: bad block size";
-            seen_.push_back(classify(b, size, o));
-            b += size;
+        const ChainEnd end = walk_chain(c_, [&](const ChainBlock& b) { seen_.push_back(classify(b, o)); });
+        if (!end.complete()) {
+            bad_at_ = end.at;
+            const ChainFault f = chain_fault(end.why);
+            return std::string(f.id) + ": " + f.what;
         }
-        bad_at_ = b;
-        if (b != c_.end) return "CH1: chain does not end at the segment's end";
         rep_.blocks_before = static_cast<std::uint32_t>(seen_.size());
         return {};
     }
 
-    Seen classify(std::uint32_t b, std::uint32_t size, const RecoverOptions& o) {
-        const std::uint32_t state = c_.state_w(b).load(P::relaxed);
+    Seen classify(const ChainBlock& blk, const RecoverOptions& o) {
+        const std::uint32_t b = blk.offset, size = blk.size, state = blk.state;
         const std::uint32_t who = c_.word(b, hdr::RESERVED).load(P::relaxed);
         Seen s{b, size, state, c_.prev_w(b).load(P::relaxed), who, Fate::make_free};
         if (state == STATE_FREE) { ++rep_.free_before; return s; }
@@ -261,17 +260,15 @@ private:
         clear_dead_slots();
     }
 
-    // Transit counters (core/transit.hpp, when the layout has them): a dead participant's count
-    // stays raised; with every other participant stopped, every count is stale.
+    // Transit counters (core/transit.hpp): a dead participant's count stays raised; with every
+    // other participant stopped, every count is stale.
     void reset_transit() {
-        if constexpr (requires { L::TRANSIT_SHARDS; }) {
-            for (std::uint32_t s = 0; s < L::TRANSIT_SHARDS; ++s) {
-                auto w = c_.transit_w(s);
-                const std::uint64_t v = w.load(P::relaxed);
-                rep_.transit_reset += static_cast<std::uint32_t>(v);
-                // Keep the epoch (it only grows), clear the active count.
-                w.store(v & ~std::uint64_t{0xFFFFFFFF}, P::release);  // @RC.transit release: pairs with @TR.total
-            }
+        for (std::uint32_t s = 0; s < L::TRANSIT_SHARDS; ++s) {
+            auto w = c_.transit_w(s);
+            const std::uint64_t v = w.load(P::relaxed);
+            rep_.transit_reset += static_cast<std::uint32_t>(v);
+            // Keep the epoch (it only grows), clear the active count.
+            w.store(v & ~std::uint64_t{0xFFFFFFFF}, P::release);  // @RC.transit release: pairs with @TR.total
         }
     }
 

@@ -3,6 +3,8 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 
 #include "amx/layout/block_header.hpp"
 #include "amx/layout/geometry.hpp"
@@ -40,6 +42,86 @@ struct SegmentHeader {
 };
 static_assert(sizeof(SegmentHeader) == 144);
 static_assert(offsetof(SegmentHeader, init_state) % 4 == 0);
+
+// What a header field is for, which decides who writes and who reads it.
+enum class FieldRole : std::uint8_t {
+    immutable,  // written once by format, covered by header_checksum
+    checksum,   // header_checksum itself
+    atomic,     // changes while the segment is in use (format writes its initial value)
+    reserved,   // 0, room for later versions (written by format, read by nobody)
+};
+
+// One field of the segment header. Words of `word` bytes (4 or 8) are accessed with that width
+// only; `bytes` is a multiple of it (reserved[8] is eight 8-byte words).
+struct SegmentField {
+    const char* name;
+    std::uint32_t offset, bytes, word;
+    FieldRole role;
+    const char* meaning;  // the row of the layout table (`amx layout`, docs/LAYOUT.md)
+};
+
+// The header's fields in address order: the one list that format, read_header, header_checksum,
+// `amx info` and the layout table (`amx layout`, checked against docs/LAYOUT.md) walk.
+#define AMX_FIELD(f, role, meaning)                                                              \
+    SegmentField {                                                                              \
+        #f, offsetof(SegmentHeader, f), sizeof(SegmentHeader::f),                               \
+            sizeof(std::remove_all_extents_t<decltype(SegmentHeader::f)>), FieldRole::role, meaning \
+    }
+inline constexpr SegmentField SEGMENT_FIELDS[] = {
+    AMX_FIELD(magic, immutable, "magic \"AMXSEG01\""),
+    AMX_FIELD(layout_version, immutable, "layout version (1)"),
+    AMX_FIELD(header_size, immutable, "sizeof(SegmentHeader)"),
+    AMX_FIELD(fingerprint, immutable, "layout fingerprint (FNV-1a of sizes, offsets, geometry)"),
+    AMX_FIELD(capacity, immutable, "segment bytes"),
+    AMX_FIELD(block_header_size, immutable, "block header bytes (32)"),
+    AMX_FIELD(first_block_offset, immutable, "header offset of the first block"),
+    AMX_FIELD(init_state, atomic, "init state (atomic): 0 uninitialised, 1 initialising, 2 ready, 3 failed"),
+    AMX_FIELD(creator_pid, immutable, "creator pid"),
+    AMX_FIELD(geometry, immutable, "fl_count, sl_log2, align_log2, tag_bits (one byte each)"),
+    AMX_FIELD(creator_start, immutable, "creator start time (clock ticks since boot)"),
+    AMX_FIELD(nonce, immutable, "random nonce (seeds header check words)"),
+    AMX_FIELD(header_checksum, checksum, "checksum of the immutable fields above"),
+    AMX_FIELD(heals_running, atomic, "heals in progress (atomic)"),
+    AMX_FIELD(heal_serial, atomic, "heal token source (atomic)"),
+    AMX_FIELD(reserved0, reserved, "0"),
+    AMX_FIELD(reserved, reserved, "0 (room for later versions)"),
+};
+#undef AMX_FIELD
+
+// The list covers the struct exactly: in address order, no gap, no overlap, whole words.
+constexpr bool segment_fields_tile_the_header() noexcept {
+    std::uint32_t next = 0;
+    for (const SegmentField& f : SEGMENT_FIELDS) {
+        if (f.offset != next || (f.word != 4 && f.word != 8) || f.bytes % f.word != 0 || f.offset % f.word != 0) {
+            return false;
+        }
+        next = f.offset + f.bytes;
+    }
+    return next == sizeof(SegmentHeader);
+}
+static_assert(segment_fields_tile_the_header());
+
+// A field's value in a plain header (one word; 4-byte fields zero-extended).
+inline std::uint64_t field_value(const SegmentHeader& h, const SegmentField& f, std::uint32_t word_index = 0) noexcept {
+    const auto* p = reinterpret_cast<const unsigned char*>(&h) + f.offset + word_index * f.word;
+    if (f.word == 4) {
+        std::uint32_t v;
+        std::memcpy(&v, p, 4);
+        return v;
+    }
+    std::uint64_t v;
+    std::memcpy(&v, p, 8);
+    return v;
+}
+inline void set_field_value(SegmentHeader& h, const SegmentField& f, std::uint32_t word_index, std::uint64_t v) noexcept {
+    auto* p = reinterpret_cast<unsigned char*>(&h) + f.offset + word_index * f.word;
+    if (f.word == 4) {
+        const auto v32 = static_cast<std::uint32_t>(v);
+        std::memcpy(p, &v32, 4);
+    } else {
+        std::memcpy(p, &v, 8);
+    }
+}
 
 namespace seg {
 inline constexpr std::uint32_t INIT_STATE = offsetof(SegmentHeader, init_state);
@@ -144,18 +226,29 @@ constexpr std::uint32_t geometry_word() noexcept {
     return G::FL_COUNT | (G::SL_LOG2 << 8) | (G::ALIGN_LOG2 << 16) | (G::TAG_BITS << 24);
 }
 
-// Checksum over the immutable header fields (everything before header_checksum except
-// init_state, which changes).
+// Checksum over the immutable fields in address order (the others are skipped): FNV-1a of 64-bit
+// values, an 8-byte field as one value, two 4-byte fields in a row as one (the first in the low
+// half), a 4-byte field with no 4-byte partner after it alone (zero-extended).
 inline std::uint32_t header_checksum(const SegmentHeader& h) noexcept {
     std::uint64_t x = 0xCBF29CE484222325ull;
-    x = fnv1a(x, h.magic);
-    x = fnv1a(x, h.layout_version | (std::uint64_t{h.header_size} << 32));
-    x = fnv1a(x, h.fingerprint);
-    x = fnv1a(x, h.capacity | (std::uint64_t{h.block_header_size} << 32));
-    x = fnv1a(x, h.first_block_offset | (std::uint64_t{h.creator_pid} << 32));
-    x = fnv1a(x, h.geometry);
-    x = fnv1a(x, h.creator_start);
-    x = fnv1a(x, h.nonce);
+    std::uint64_t low = 0;
+    bool pending = false;  // low holds a 4-byte field waiting for its partner
+    for (const SegmentField& f : SEGMENT_FIELDS) {
+        if (f.role != FieldRole::immutable) continue;
+        const std::uint64_t v = field_value(h, f);
+        if (f.word == 4 && pending) {
+            x = fnv1a(x, low | v << 32);
+            pending = false;
+        } else if (f.word == 4) {
+            low = v;
+            pending = true;
+        } else {
+            if (pending) x = fnv1a(x, low);
+            pending = false;
+            x = fnv1a(x, v);
+        }
+    }
+    if (pending) x = fnv1a(x, low);
     return static_cast<std::uint32_t>(x ^ (x >> 32));
 }
 
