@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -21,14 +22,35 @@ def label_args(label: str, deep: bool) -> list:
 
 
 def tests(build: Path, args: list = ()) -> list:
-    """The tests a selection holds: dicts with name, command (list), labels (list)."""
+    """The tests a selection holds: dicts with name, command (list), labels (list), cwd."""
     r = subprocess.run(["ctest", "--test-dir", str(build), "-N", "--show-only=json-v1", *args],
                        capture_output=True, text=True, check=True)
+    registered = None
     out = []
     for t in json.loads(r.stdout).get("tests", []):
         props = {p["name"]: p["value"] for p in t.get("properties", [])}
-        out.append({"name": t["name"], "command": t.get("command", []), "labels": props.get("LABELS", []),
+        command = t.get("command")
+        if not command:  # ctest leaves it out while the executable is not built yet
+            registered = registered if registered is not None else commands_as_registered(build)
+            command = registered.get(t["name"], [])
+        out.append({"name": t["name"], "command": command, "labels": props.get("LABELS", []),
                     "cwd": props.get("WORKING_DIRECTORY")})
+    return out
+
+
+ADD_TEST = re.compile(r"^add_test\(\[(=*)\[(.*?)\]\1\] (.*)\)$")
+QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
+def commands_as_registered(build: Path) -> dict:
+    """Test name -> command as CMake wrote it into the CTestTestfile.cmake files (ctest's own input;
+    the command of a test whose executable does not exist yet)."""
+    out = {}
+    for f in Path(build).rglob("CTestTestfile.cmake"):
+        for line in f.read_text().splitlines():
+            m = ADD_TEST.match(line)
+            if m:
+                out[m.group(2)] = [re.sub(r"\\(.)", r"\1", a) for a in QUOTED.findall(m.group(3))]
     return out
 
 
@@ -38,6 +60,7 @@ def labels(build: Path) -> set:
 
 def build_outputs(build: Path) -> set:
     """Paths (absolute) of everything the build dir's ninja file can build."""
+    build = Path(build).resolve()
     r = subprocess.run(["ninja", "-C", str(build), "-t", "targets", "all"], capture_output=True, text=True,
                        check=True)
     out = set()
@@ -49,6 +72,7 @@ def build_outputs(build: Path) -> set:
 
 def targets_of(build: Path, selected: list) -> list:
     """Build targets (paths relative to build) of the executables the selected tests run."""
+    build = Path(build).resolve()
     outputs = build_outputs(build)
     want = []
     for t in selected:
