@@ -216,6 +216,9 @@ class Gate:
         except Interrupted:
             r.verdict = "INTERRUPTED"
             raise
+        except (OSError, subprocess.SubprocessError, ValueError) as e:  # the gate could not run it
+            r.verdict, r.note = "FAIL", f"gate error: {type(e).__name__}: {e}"
+            r.replay = r.replay or [f"ci/gate.py --budget {self.budget} --only {c.name}"]
         finally:
             r.seconds = round(time.time() - t0, 1)
             r.figures = {**figures.totals(fig), **r.figures}

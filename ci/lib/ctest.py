@@ -94,10 +94,12 @@ def exact(names: list) -> str:
 def junit_results(path: Path) -> list:
     """(name, status, seconds) per test of a ctest --output-junit file; status is "passed",
     "failed" or "skipped" (ctest: notrun/disabled)."""
-    if not path.exists():
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError):  # not written, or cut short by an interrupt
         return []
     out = []
-    for case in ET.parse(path).getroot().iter("testcase"):
+    for case in root.iter("testcase"):
         status = case.get("status") or "passed"
         if case.find("failure") is not None or case.find("error") is not None:
             status = "failed"

@@ -22,7 +22,9 @@ def totals(path: Path) -> dict:
     if not path.exists():
         return out
     for line in path.read_text().splitlines():
-        if line.strip():
+        try:
             row = json.loads(line)
-            out[row["figure"]] = out.get(row["figure"], 0) + int(row["value"])
+        except ValueError:  # blank, or the last line of a process that was killed mid-write
+            continue
+        out[row["figure"]] = out.get(row["figure"], 0) + int(row["value"])
     return out
