@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "amx/handler/handler.hpp"
+#include "../tests/support/figures.hpp"
 
 namespace {
 
@@ -70,6 +71,7 @@ Failures run_pairs(bool same_core, std::uint64_t payload, std::chrono::milliseco
         out.total += f.total;
         for (const auto& [k, v] : f.by_code) out.by_code[k] += v;
     }
+    amx::test::figure("alloc/free pairs", out.pairs);
     const auto r = m->verify();
     EXPECT_TRUE(r.ok()) << r.to_string();
     return out;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "runner.hpp"
+#include "support/figures.hpp"
 
 namespace amx::model {
 
@@ -69,6 +70,7 @@ RunResult run_one(const Options& o, const ScenarioInfo& sc, RunSpec s) {
     std::string bound = "-";
     if (s.sched == Sched::bound) bound = std::to_string(s.bound);
     if (s.sched == Sched::random) bound = "iters " + std::to_string(s.from) + ".." + std::to_string(s.from + s.iters - 1);
+    amx::test::figure("executions", r.executions, sc.name);
     const char* verdict = !r.ok ? "FAIL" : r.incomplete ? "INCOMPLETE(budget)" : "pass";
     std::printf("model: %-26s sched=%-6s bound=%-18s threads x ops=%d x %-34s executions=%-10llu seconds=%.2f %s",
                 sc.name, sched_name(s.sched), bound.c_str(), sc.threads, sc.ops,

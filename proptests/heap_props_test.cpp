@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "support/figures.hpp"
 #include "support/test_heap.hpp"
 
 namespace amx::prop {
@@ -46,6 +47,7 @@ std::vector<std::uint32_t> alloc_all(TestHeap<G>& h, const std::vector<std::uint
 // P5: on a fresh segment, freeing the allocated blocks in ascending or descending address order
 // leaves no two adjacent free blocks after every free, without heal, and ends as one block.
 void address_order(bool descending) {
+    amx::test::count_figure("cases");
     const auto sizes = *gen_sizes(60);
     TestHeap<> h(CAP);
     auto blocks = alloc_all(h, sizes);
@@ -89,6 +91,7 @@ TEST(Coalescing, P5_AscendingMinimalProgramF2) {
 // P6: after any program of allocations and frees, freeing everything and healing leaves one free
 // block of the whole data area.
 RC_GTEST_PROP(Coalescing, P6_FreeAllAndHealIsOneBlock, ()) {
+    amx::test::count_figure("cases");
     const auto sizes = *gen_sizes(80);
     const auto order = *rc::gen::container<std::vector<std::uint32_t>>(sizes.size(), rc::gen::arbitrary<std::uint32_t>());
     TestHeap<> h(CAP);
@@ -105,6 +108,7 @@ RC_GTEST_PROP(Coalescing, P6_FreeAllAndHealIsOneBlock, ()) {
 // P7: in sequential use, an allocation succeeds iff, after heal, a free block holds it; otherwise
 // it reports out_of_memory (never contention, never a spurious refusal).
 RC_GTEST_PROP(Allocation, P7_NoSpuriousOutOfMemory, ()) {
+    amx::test::count_figure("cases");
     const auto sizes = *gen_sizes(80);
     const auto keep = *rc::gen::container<std::vector<bool>>(sizes.size(), rc::gen::arbitrary<bool>());
     const auto n = *rc::gen::inRange<std::uint32_t>(1, CAP);
@@ -134,6 +138,7 @@ RC_GTEST_PROP(Allocation, P7_NoSpuriousOutOfMemory, ()) {
 // range contains its size (FL4's arithmetic).
 template <class G>
 void search_fits() {
+    amx::test::count_figure("cases");
     using M = SizeClasses<G>;
     const auto n = *rc::gen::oneOf(rc::gen::inRange<std::uint64_t>(1, 4096),
                                    rc::gen::inRange<std::uint64_t>(1, std::uint64_t{1} << 32));
@@ -150,6 +155,7 @@ RC_GTEST_PROP(Mapping, P8_SearchClassFitsTiny, ()) { search_fits<TinyGeometry>()
 // across the wrap. Drives the free lists directly with blocks the test owns.
 template <class G>
 void tags_advance() {
+    amx::test::count_figure("cases");
     using H = Heap<StdAtomicPolicy, G>;
     TestHeap<G> h(ControlLayout<G>::FIRST_BLOCK + 16 * ControlLayout<G>::MIN_BLOCK);
     const auto& ctx = h->context();

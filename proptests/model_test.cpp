@@ -13,6 +13,7 @@
 #include <cstdio>
 
 #include "commands_state.hpp"
+#include "support/figures.hpp"
 
 namespace amx::prop {
 namespace {
@@ -26,6 +27,7 @@ Model initial_model() {
 TEST(ModelBased, HandlerMatchesTheModel) {
     g_coverage = {};
     const bool ok = rc::check("handler matches the model (P1-P4, P6, P7, P9-P11, CO1, TG1)", [] {
+        amx::test::count_figure("cases");
         Sut sut;
         g_case_kinds = 0;
         rc::state::check(initial_model(), sut,

@@ -175,7 +175,7 @@ namespace amx {
 namespace {
 
 // The last-resort scan of the request's own class pops blocks that do not fit and holds them; they
-// must all be listed again (FL6). Kills ci/mutants/held-blocks-dropped.patch.
+// must all be listed again (FL6). Kills ci/mutants/held-blocks-dropped.mutant.
 TEST(Heap, BlocksHeldByTheOwnClassScanAreListedAgain) {
     TestHeap<> h(1 << 16);
     const auto a = h->allocate(256 - BLOCK_HEADER_SIZE);  // a 256-byte block, class [256, 288)
@@ -200,8 +200,8 @@ namespace amx {
 namespace {
 
 // A listed block whose link points outside the segment, or a head at a misaligned offset: the pop
-// refuses to follow it (typed error, nothing installed). Kills ci/mutants/plausible-link-any.patch
-// and plausible-block-no-align.patch.
+// refuses to follow it (typed error, nothing installed). Kills ci/mutants/plausible-link-any.mutant
+// and plausible-block-no-align.mutant.
 TEST(Heap, CorruptedLinkIsNeverFollowed) {
     TestHeap<> h(1 << 16);
     const auto a = *h->allocate(16);
@@ -238,7 +238,7 @@ TEST(Heap, MisalignedHeadIsNeverFollowed) {
 
 // TG1 for heal's detach (free_list.hpp @FL.detach): taking a whole list is a head CAS like every
 // other and advances the tag, so the empty head it leaves is a value the head has not had before.
-// Kills ci/mutants/detach-keeps-tag.patch every run (the model test kills it only when its random
+// Kills ci/mutants/detach-keeps-tag.mutant every run (the model test kills it only when its random
 // program heals a list that then stays empty).
 TEST(Heap, DetachAdvancesTheTagLikeEveryHeadCas) {
     using P = StdAtomicPolicy;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "amx/handler/handler.hpp"
+#include "support/figures.hpp"
 #include "support/test_heap.hpp"
 
 namespace {
@@ -84,6 +85,7 @@ TEST(Stress, OriginalWorkloadTwoThreadsStaysClean) {
     const auto end = m->verify(amx::VerifyMode::after_heal);
     EXPECT_TRUE(end.ok()) << end.to_string();
     EXPECT_EQ(end.blocks, 1u);
+    amx::test::figure("ops", ops);
     std::printf("stress: %d threads x %d s: %llu ops (%.2f Mop/s), %llu failed, %llu broken; %s", N, g_seconds,
                 static_cast<unsigned long long>(ops), ops / 1e6 / g_seconds,
                 static_cast<unsigned long long>(failed), static_cast<unsigned long long>(broken),

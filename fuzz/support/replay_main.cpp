@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "support/figures.hpp"
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
 
 namespace fs = std::filesystem;
@@ -50,6 +52,7 @@ int main(int argc, char** argv) {
         }
     }
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    amx::test::figure("inputs", runs);
     std::printf("replay: %zu inputs ok in %.2f s\n", runs, s);
     return runs == 0 ? 1 : 0;  // an empty corpus is a mistake, not a pass
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Time for a fuzz target to kill a seeded mutant: fuzz/tools/mutant_time.sh PATCH TARGET [limit-s] [seeds]
-# Applies ci/mutants/PATCH to a copy of the tree (ci/lib/mutant.sh), builds TARGET's fuzzer there
+# Time for a fuzz target to kill a seeded mutant: fuzz/tools/mutant_time.sh MUTANT TARGET [limit-s] [seeds]
+# Applies ci/mutants/MUTANT.mutant to a copy of the tree (ci/mutants/mutant.py apply), builds TARGET's fuzzer there
 # (clang, libFuzzer + ASan + UBSan), and for each seed (default 1 2 3) runs it until the first crash
 # or the limit (default 60 s). Prints each time and the median ("none" = not found within the limit).
 # It starts from the few seeds fuzz_seedgen writes, not from fuzz/corpus: the checked-in corpus has
@@ -10,10 +10,10 @@
 # Extra libFuzzer flags: FUZZ_FLAGS="..."
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-patch=${1:?patch} target=${2:?target} limit=${3:-60} seeds=${4:-"1 2 3"}
-name=$(basename "$patch" .patch)
+mutant=${1:?mutant} target=${2:?target} limit=${3:-60} seeds=${4:-"1 2 3"}
+name=$(basename "$mutant" .mutant)
 dir=/tmp/amx-mutant-$name
-bash "$root/ci/lib/mutant.sh" apply "$patch" "$dir"
+python3 "$root/ci/mutants/mutant.py" apply "$mutant" "$dir"
 cmake -S "$dir" -B "$dir/build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
   "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g" -DAMX_SANITIZE=address -DAMX_FUZZ=ON -DAMX_MODEL=OFF \
   -DAMX_BENCH=OFF >/dev/null

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "hybrid/program.hpp"
+#include "support/figures.hpp"
 
 namespace rc {
 template <>
@@ -62,6 +63,7 @@ TEST(Hybrid, P13_GeneratedConcurrentProgramsPassUnderRelacy) {
         for (const auto& t : p.threads) RC_PRE(t.size() >= 1u && t.size() <= 3u);
         const HybridResult r = run_under_relacy(p, 2, case_budget());
         ++g_cases;
+        amx::test::count_figure("cases");
         g_execs += r.executions;
         if (r.incomplete) ++g_incomplete;
         RC_TAG(p.threads.size() == 2 ? "2 threads" : "3 threads");

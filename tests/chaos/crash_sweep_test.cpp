@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "chaos/sweep_scenarios.hpp"
+#include "support/figures.hpp"
 
 namespace amx::chaos {
 namespace {
@@ -190,6 +191,7 @@ TEST_P(Sweep, EveryCrashPointRecovers) {
     }
     EXPECT_GT(tot.killed, 0u);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    amx::test::figure("crash points", tot.points, sc.name);
     std::printf("[sweep] %-6s %u write sites, %llu write accesses, %u crash points run, %u killed, %u orphans reclaimed, "
                 "%u transient blocks freed, %u merges, %u dead slots cleared, %.2f s\n",
                 sc.name, write_sites, static_cast<unsigned long long>(writes), tot.points, tot.killed, tot.orphans, tot.transient, tot.merged,

@@ -15,6 +15,7 @@
 #include <random>
 
 #include "badinput/support.hpp"
+#include "support/figures.hpp"
 
 namespace amx::testing_support {
 namespace {
@@ -175,6 +176,7 @@ TEST(MultiProcess, FourProcessesExchangeBlocksThroughUserStates) {
     }
     ::close(fds[0]);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    amx::test::figure("messages", consumed.messages);
     std::printf("exchange: %d s, %u producers + %u consumers: %llu messages (%.0f/s), %llu allocation failures, "
                 "%llu errors\n",
                 g_seconds, PRODUCERS, CONSUMERS, static_cast<unsigned long long>(consumed.messages),

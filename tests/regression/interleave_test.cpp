@@ -196,7 +196,7 @@ TEST(Regression, U15_BlockInTransitIsNotOutOfMemory) {
 // neighbour L, X's header is killed), allocates L+X, and its user writes 1 (= ALLOCATED) where X's
 // state word was. T1's CAS then succeeds on payload: the post-claim re-check must see that X is no
 // longer a header, undo the CAS and refuse, leaving the payload as the user wrote it.
-// Kills ci/mutants/claim-no-recheck.patch.
+// Kills ci/mutants/claim-no-recheck.mutant.
 TEST(Regression, U7_StaleFreeWhoseBlockWasReusedIsRefusedAfterItsClaim) {
     Disarm d;
     TH h(1 << 16);
