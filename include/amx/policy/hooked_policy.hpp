@@ -15,9 +15,9 @@
 //                                           after it: value = what a load returned, else the
 //                                           operand; ok = whether a CAS succeeded (true otherwise)
 //   bool spurious_failure(const Site&)      asked by every cas_weak: true = fail it spuriously (the
-//                                           word is left unchanged). A hook that has it makes every
-//                                           other cas_weak strong: its spurious failures are the
-//                                           hook's choice, not the hardware's.
+//                                           word is left unchanged); false = run it as a strong CAS,
+//                                           so every spurious failure is the hook's choice, not the
+//                                           hardware's. Without it cas_weak is compare_exchange_weak.
 //   spin()                                  replaces the pause instruction of spin_hint()
 //   [[noreturn]] wild(std::uint32_t off, std::size_t width, const Site&)
 //                                           makes the Memory range-check every word handle: an
