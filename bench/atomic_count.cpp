@@ -54,7 +54,7 @@ private:
         o.t.control_end = Layout::FIRST_BLOCK;
         o.t.on = true;
         o.t.lines_this_op.clear();
-        CountingPolicy::tally = &o.t;
+        CountingHook::tally = &o.t;
     }
     static void end(OpTally& o) {
         o.t.on = false;

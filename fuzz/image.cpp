@@ -35,20 +35,20 @@ class Budget final : public PolicyHook {
 public:
     std::uint64_t limit = 0, used = 0;
     std::string context;
-    void point(Access, std::uint32_t, const std::source_location& w) override {
+    void point(const WordAccess&, const Site& w) override {
         if (++used > limit) {
             hook_off();
             fail("image", context, strf("call exceeded its loop bound (%llu accesses), at %s:%u (%s)",
-                                        static_cast<unsigned long long>(limit), w.file_name(), w.line(), w.function_name()));
+                                        static_cast<unsigned long long>(limit), w.file, w.line, w.function));
         }
     }
-    [[noreturn]] void wild(std::uint32_t off, std::size_t width, const std::source_location& w) override {
+    [[noreturn]] void wild(std::uint32_t off, std::size_t width, const Site& w) override {
         if (const char* id = known_wild_site(w); id != nullptr && !strict()) throw KnownBug{id};
         hook_off();
         fail("image", context, strf("wild %zu-byte access at 0x%x (outside the segment or misaligned) from %s:%u (%s)",
-                                    width, off, w.file_name(), w.line(), w.function_name()));
+                                    width, off, w.file, w.line, w.function));
     }
-    static void hook_off() { P::hook = nullptr; }
+    static void hook_off() { FuzzHook::target = nullptr; }
 };
 
 template <Geometry G>
@@ -67,20 +67,20 @@ public:
         repair(mem, cap);
         log("image %u bytes, mode 0x%x, %s geometry\n", cap, mode_, G::FL_COUNT < 26 ? "tiny" : "default");
         budget_.limit = 4ull * 1024 * 1024;
-        P::hook = &budget_;
+        FuzzHook::target = &budget_;
         try {
             run_attached(mem);
         } catch (const KnownBug&) {
             // An open bug (support/known_bugs.hpp) cut the run short; AMX_FUZZ_STRICT makes it fatal.
         }
-        P::hook = nullptr;
+        FuzzHook::target = nullptr;
     }
 
 private:
     template <class... A>
     void log(const char* fmt, A... a) { budget_.context += strf(fmt, a...); }
     [[noreturn]] void die(const std::string& why) {
-        P::hook = nullptr;
+        FuzzHook::target = nullptr;
         fail("image", budget_.context, why);
     }
     void start_call() { budget_.used = 0; }

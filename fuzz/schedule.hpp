@@ -54,13 +54,13 @@ public:
     AMX_NO_COVERAGE void run(const std::vector<std::function<void()>>& bodies) {
         for (int i = 0; i < static_cast<int>(bodies.size()); ++i) fibers()[i].reset(bodies[i]);
         t_.assign(bodies.size(), Thread{});
-        InstrumentedAtomicPolicy::hook = this;
+        FuzzHook::target = this;
         for (int cur = pick(); cur >= 0; cur = pick()) {
             cur_ = cur;
             fibers()[cur].resume();
             if (fibers()[cur].finished()) t_[cur].done = true;
         }
-        InstrumentedAtomicPolicy::hook = nullptr;
+        FuzzHook::target = nullptr;
     }
 
     // Called by a thread's body before each operation: its loop bound starts again.
@@ -83,24 +83,24 @@ public:
     }
     void set_failure_context(std::function<std::string()> f) { context_ = std::move(f); }
 
-    AMX_NO_COVERAGE void point(Access, std::uint32_t, const std::source_location& where) override {
+    AMX_NO_COVERAGE void point(const WordAccess&, const Site& where) override {
         Thread& t = t_[cur_];
         ++t.steps;
         if (++steps_ > MAX_STEPS || t.steps - t.op_start > MAX_OP_STEPS) {
             die(strf("thread %d: no progress after %llu accesses in one operation, %llu in all (at %s:%u): unbounded loop",
                      cur_, static_cast<unsigned long long>(t.steps - t.op_start),
-                     static_cast<unsigned long long>(steps_), where.file_name(), where.line()));
+                     static_cast<unsigned long long>(steps_), where.file, where.line));
         }
         if (cur_ == cfg_.victim && t.steps == cfg_.kill_at) {
             t.killed = true;
-            trace_ += strf(" !t%d@%s:%u", cur_, short_name(where.file_name()), where.line());
+            trace_ += strf(" !t%d@%s:%u", cur_, short_name(where.file), where.line);
             fibers()[cur_].yield();  // never resumed
         }
         if (--slice_ > 0) return;
         fibers()[cur_].yield();
     }
 
-    AMX_NO_COVERAGE bool spurious_failure(const std::source_location&) override {
+    AMX_NO_COVERAGE bool spurious_failure(const Site&) override {
         const bool fail = spurious_used_ < MAX_SPURIOUS && ((cfg_.spurious_mask >> (weak_seen_++ % 32)) & 1u);
         if (fail) {
             ++spurious_used_;
@@ -117,9 +117,9 @@ public:
         fibers()[cur_].yield();
     }
 
-    [[noreturn]] void wild(std::uint32_t off, std::size_t width, const std::source_location& where) override {
-        die(strf("wild %zu-byte access at 0x%x from %s:%u (%s)", width, off, where.file_name(), where.line(),
-                 where.function_name()));
+    [[noreturn]] void wild(std::uint32_t off, std::size_t width, const Site& where) override {
+        die(strf("wild %zu-byte access at 0x%x from %s:%u (%s)", width, off, where.file, where.line,
+                 where.function));
     }
 
 private:
@@ -148,7 +148,7 @@ private:
     }
 
     [[noreturn]] void die(const std::string& why) {
-        InstrumentedAtomicPolicy::hook = nullptr;
+        FuzzHook::target = nullptr;
         fail("schedules", (context_ ? context_() : std::string()) + "schedule:" + trace() + "\n", why);
     }
 

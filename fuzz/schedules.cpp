@@ -84,7 +84,7 @@ public:
 
 private:
     [[noreturn]] void die(const std::string& why) {
-        InstrumentedAtomicPolicy::hook = nullptr;
+        FuzzHook::target = nullptr;
         fail("schedules", describe() + "schedule:" + (sched_ ? sched_->trace() : std::string()) + "\n", why);
     }
     void expect(bool c, const std::string& why) { if (!c) die(why); }

@@ -50,8 +50,9 @@ inline int order_from_name(const std::string& n) {
     return -1;
 }
 
-// The next weaker ordering: seq_cst -> acq_rel, acq_rel -> acquire (or release for stores/RMW
-// where acquire is meaningless is handled by the caller's choice), acquire/release -> relaxed.
+// The next weaker ordering: seq_cst -> acq_rel, acq_rel -> release (drops the acquire half; the
+// other variant, acq_rel -> acquire, is weaken_acq_rel_to_acquire below), acquire/release ->
+// relaxed. Used for every word operation, RMWs (CAS, fetch_or/and/add) included (at_site).
 inline rl::memory_order weaker(rl::memory_order o) {
     switch (o) {
         case rl::mo_seq_cst: return rl::mo_acq_rel;
@@ -110,13 +111,8 @@ inline rl::debug_info info(const Site& loc) {
     return rl::debug_info(loc.function, loc.file, loc.line);
 }
 
-struct RelacyAtomicPolicy {
-    using order = rl::memory_order;
-    static constexpr order relaxed = rl::mo_relaxed;
-    static constexpr order acquire = rl::mo_acquire;
-    static constexpr order release = rl::mo_release;
-    static constexpr order acq_rel = rl::mo_acq_rel;
-    static constexpr order seq_cst = rl::mo_seq_cst;
+struct RelacyAtomicPolicy
+    : MemoryOrders<rl::memory_order, rl::mo_relaxed, rl::mo_acquire, rl::mo_release, rl::mo_acq_rel, rl::mo_seq_cst> {
     using site = Site;
 
     template <class T>
@@ -128,9 +124,6 @@ struct RelacyAtomicPolicy {
         }
         void store(T v, order o, site s = site::current()) const {
             a_->store(v, for_store(at_site(o, s)), info(s));
-        }
-        T exchange(T v, order o, site s = site::current()) const {
-            return a_->exchange(v, at_site(o, s), info(s));
         }
         bool cas_strong(T& e, T d, order so, order fo, site s = site::current()) const {
             const order w = at_site(so, s);
@@ -148,6 +141,9 @@ struct RelacyAtomicPolicy {
         }
         T fetch_and(T v, order o, site s = site::current()) const {
             return a_->fetch_and(v, at_site(o, s), info(s));
+        }
+        T fetch_add(T v, order o, site s = site::current()) const {
+            return a_->fetch_add(v, at_site(o, s), info(s));
         }
 
     private:
@@ -197,7 +193,6 @@ struct RelacyAtomicPolicy {
 
     static void spin_hint(site s = site::current()) { rl::yield(1, info(s)); }
     static void yield_thread(site s = site::current()) { rl::yield(1, info(s)); }
-    static void fence(order o, site s = site::current()) { rl::atomic_thread_fence(at_site(o, s), info(s)); }
     // Every simulated thread runs on the one OS thread: name it, so each gets its own transit shard
     // (as real threads on different cache lines do; transit.hpp pick_shard).
     static unsigned thread_slot() { return rl::thread_index(); }

@@ -14,7 +14,8 @@ inline bool strict() {
 }  // namespace amx::fuzz
 
 #include <cstring>
-#include <source_location>
+
+#include "amx/policy/concept.hpp"
 
 namespace amx::fuzz {
 
@@ -24,7 +25,7 @@ struct KnownBug {
     const char* id;
 };
 
-inline const char* known_wild_site(const std::source_location& w) {
+inline const char* known_wild_site(const Site& w) {
     auto ends_with = [](const char* s, const char* suffix) {
         const std::size_t n = std::strlen(s), m = std::strlen(suffix);
         return n >= m && std::strcmp(s + n - m, suffix) == 0;

@@ -1,7 +1,7 @@
 // CrashPolicy: the production policy over the same real bytes, with a crash point before every
-// atomic access. Armed with a trigger, it ends the process with _exit(CRASH_EXIT) at the k-th access
-// of a chosen kind, optionally only at one call site of the core (the amx::Site the policy's word
-// operations receive). Disarmed, it counts accesses per call site, so a sweep can enumerate every
+// atomic access (CrashHook). Armed with a trigger, it ends the process with _exit(CRASH_EXIT) at the
+// k-th access of a chosen kind, optionally only at one call site of the core (the amx::Site the
+// policy's word operations receive). Disarmed, it counts accesses per call site, so a sweep can enumerate every
 // crash point a scenario passes through.
 //
 // The kill happens *before* the access: a crash at a CAS means the CAS never ran; a crash at the
@@ -15,8 +15,7 @@
 #include <string>
 #include <utility>
 
-#include "amx/policy/concept.hpp"
-#include "amx/policy/std_policy.hpp"
+#include "amx/policy/hooked_policy.hpp"
 
 namespace amx::chaos {
 
@@ -77,58 +76,21 @@ inline void crash_point(Kind kind, const amx::Site& at) {
     if (++st.seen == t.k) ::_exit(CRASH_EXIT);
 }
 
-struct CrashPolicy {
-    using order = StdAtomicPolicy::order;
-    static constexpr order relaxed = StdAtomicPolicy::relaxed;
-    static constexpr order acquire = StdAtomicPolicy::acquire;
-    static constexpr order release = StdAtomicPolicy::release;
-    static constexpr order acq_rel = StdAtomicPolicy::acq_rel;
-    static constexpr order seq_cst = StdAtomicPolicy::seq_cst;
-    using site = amx::Site;
+inline Kind kind_of(WordOp op) {
+    switch (op) {
+        case WordOp::load: return Kind::load;
+        case WordOp::store: return Kind::store;
+        case WordOp::cas_strong:
+        case WordOp::cas_weak: return Kind::cas;
+        default: return Kind::rmw;  // fetch_or, fetch_and, fetch_add
+    }
+}
 
-    template <class T>
-    class Word {
-    public:
-        explicit Word(StdAtomicPolicy::Word<T> w) noexcept : w_(w) {}
-        T load(order o, site s = site::current()) const noexcept { crash_point(Kind::load, s); return w_.load(o); }
-        void store(T v, order o, site s = site::current()) const noexcept { crash_point(Kind::store, s); w_.store(v, o); }
-        T exchange(T v, order o, site s = site::current()) const noexcept { crash_point(Kind::rmw, s); return w_.exchange(v, o); }
-        bool cas_strong(T& e, T d, order a, order f, site s = site::current()) const noexcept {
-            crash_point(Kind::cas, s);
-            return w_.cas_strong(e, d, a, f);
-        }
-        bool cas_weak(T& e, T d, order a, order f, site s = site::current()) const noexcept {
-            crash_point(Kind::cas, s);
-            return w_.cas_weak(e, d, a, f);
-        }
-        T fetch_or(T v, order o, site s = site::current()) const noexcept { crash_point(Kind::rmw, s); return w_.fetch_or(v, o); }
-        T fetch_and(T v, order o, site s = site::current()) const noexcept { crash_point(Kind::rmw, s); return w_.fetch_and(v, o); }
-
-    private:
-        StdAtomicPolicy::Word<T> w_;
-    };
-
-    // The production view of the same bytes; only the word handles differ.
-    class Memory {
-    public:
-        Memory() = default;
-        Memory(std::byte* base, std::uint64_t capacity) noexcept : m_(base, capacity) {}
-        Word<std::uint32_t> u32(std::uint32_t off) const noexcept { return Word<std::uint32_t>(m_.u32(off)); }
-        Word<std::uint64_t> u64(std::uint32_t off) const noexcept { return Word<std::uint64_t>(m_.u64(off)); }
-        std::byte* base() const noexcept { return m_.base(); }
-        std::uint64_t capacity() const noexcept { return m_.capacity(); }
-
-    private:
-        StdAtomicPolicy::Memory m_;
-    };
-
-    template <class T>
-    using cell = StdAtomicPolicy::cell<T>;
-
-    static void spin_hint() noexcept { StdAtomicPolicy::spin_hint(); }
-    static void fence(order o) noexcept { StdAtomicPolicy::fence(o); }
+struct CrashHook {
+    static void before(const WordAccess& a, const Site& at) { crash_point(kind_of(a.op), at); }
 };
 
+using CrashPolicy = HookedPolicy<CrashHook>;
 static_assert(AtomicPolicy<CrashPolicy>);
 
 }  // namespace amx::chaos

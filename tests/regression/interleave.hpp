@@ -12,18 +12,18 @@
 #include <optional>
 #include <vector>
 
-#include "amx/policy/byte_memory.hpp"
 #include "amx/check/verify.hpp"
 #include "amx/core/heap.hpp"
-#include "amx/policy/std_policy.hpp"
+#include "amx/policy/hooked_policy.hpp"
 
 namespace amx::regress {
 
-enum class Op { load, store, exchange, cas, fetch_or, fetch_and, spin };
+enum class Op { load, store, cas, fetch_or, fetch_and, fetch_add, spin };
 enum class Phase { before, after };
 
-// One access by the core: which word (byte offset in the segment, width in bits), what, and for
-// `after`, the value loaded (load) or whether the CAS succeeded.
+// One access by the core: which word (byte offset in the segment, width in bits), what, the value:
+// `before`: the operand (0 for a load); `after`: the value loaded (load), else the operand; and for
+// `after`, whether the CAS succeeded.
 struct Access {
     Op op;
     Phase phase;
@@ -74,77 +74,33 @@ inline Interleave::When at_spin() {
     return [](const Access& a) { return a.op == Op::spin; };
 }
 
-struct InterposePolicy {
-    using S = StdAtomicPolicy;
-    using order = S::order;
-    static constexpr order relaxed = S::relaxed;
-    static constexpr order acquire = S::acquire;
-    static constexpr order release = S::release;
-    static constexpr order acq_rel = S::acq_rel;
-    static constexpr order seq_cst = S::seq_cst;
-    using site = S::site;
-
-    template <class T>
-    class Word {
-    public:
-        Word(T* p, std::uint32_t off) noexcept : w_(p), off_(off) {}
-        T load(order o, site = site::current()) const {
-            tell(Op::load, Phase::before, 0, false);
-            const T v = w_.load(o);
-            tell(Op::load, Phase::after, v, true);
-            return v;
+// The hook: tells Interleave before and after every word access and at every spin hint. It never
+// fails a cas_weak spuriously (it has spurious_failure, so cas_weak is strong): a spurious failure
+// would only add a retry, but the tests count on the interleaving they arm, not on the hardware.
+struct InterposeHook {
+    static Op op_of(WordOp op) {
+        switch (op) {
+            case WordOp::load: return Op::load;
+            case WordOp::store: return Op::store;
+            case WordOp::cas_strong:
+            case WordOp::cas_weak: return Op::cas;
+            case WordOp::fetch_or: return Op::fetch_or;
+            case WordOp::fetch_and: return Op::fetch_and;
+            case WordOp::fetch_add: return Op::fetch_add;
         }
-        void store(T v, order o, site = site::current()) const {
-            tell(Op::store, Phase::before, v, false);
-            w_.store(v, o);
-            tell(Op::store, Phase::after, v, true);
-        }
-        T exchange(T v, order o, site = site::current()) const {
-            tell(Op::exchange, Phase::before, v, false);
-            const T old = w_.exchange(v, o);
-            tell(Op::exchange, Phase::after, v, true);
-            return old;
-        }
-        bool cas_strong(T& e, T d, order s, order f, site = site::current()) const {
-            tell(Op::cas, Phase::before, d, false);
-            const bool ok = w_.cas_strong(e, d, s, f);
-            tell(Op::cas, Phase::after, d, ok);
-            return ok;
-        }
-        // Never fails spuriously here: a spurious failure would only add a retry, but the tests
-        // count on the interleaving they arm, not on the hardware.
-        bool cas_weak(T& e, T d, order s, order f, site st = site::current()) const {
-            return cas_strong(e, d, s, f, st);
-        }
-        T fetch_or(T v, order o, site = site::current()) const {
-            tell(Op::fetch_or, Phase::before, v, false);
-            const T old = w_.fetch_or(v, o);
-            tell(Op::fetch_or, Phase::after, v, true);
-            return old;
-        }
-        T fetch_and(T v, order o, site = site::current()) const {
-            tell(Op::fetch_and, Phase::before, v, false);
-            const T old = w_.fetch_and(v, o);
-            tell(Op::fetch_and, Phase::after, v, true);
-            return old;
-        }
-
-    private:
-        void tell(Op op, Phase ph, std::uint64_t v, bool ok) const {
-            Interleave::notify(Access{op, ph, sizeof(T) * 8, off_, v, ok});
-        }
-        S::Word<T> w_;
-        std::uint32_t off_;
-    };
-
-    using Memory = amx::ByteMemory<Word>;
-
-    template <class T>
-    using cell = S::cell<T>;
-
-    static void spin_hint() { Interleave::notify(Access{Op::spin, Phase::before, 0, 0, 0, false}); }
-    static void fence(order o) { S::fence(o); }
+        return Op::load;
+    }
+    static void before(const WordAccess& a, const Site&) {
+        Interleave::notify(Access{op_of(a.op), Phase::before, a.width * 8, a.offset, a.operand, false});
+    }
+    static void after(const WordAccess& a, std::uint64_t value, bool ok) {
+        Interleave::notify(Access{op_of(a.op), Phase::after, a.width * 8, a.offset, value, ok});
+    }
+    static bool spurious_failure(const Site&) { return false; }
+    static void spin() { Interleave::notify(Access{Op::spin, Phase::before, 0, 0, 0, false}); }
 };
+
+using InterposePolicy = HookedPolicy<InterposeHook>;
 static_assert(AtomicPolicy<InterposePolicy>);
 
 // A heap of policy P over a private buffer, with the protocol objects the deterministic tests

@@ -58,21 +58,15 @@ public:
 private:
     std::uint32_t unique_token() const {
         std::uint32_t t = 0;
-        while (t == 0) t = fetch_add(seg::HEAL_SERIAL, 1) + 1;
+        while (t == 0) t = add(seg::HEAL_SERIAL, 1) + 1;
         return t;
     }
 
-    // fetch_add through CAS: the policy offers no fetch_add, and heal is rare.
-    std::uint32_t fetch_add(std::uint32_t field, std::uint32_t v) const {
-        auto w = c_.seg_w(field);
-        std::uint32_t seen = w.load(P::relaxed);
-        // @HL.count acq_rel: read by verify (HL1) and recover(); the allocator relies on transit
-        // (heal enters it) instead. Strong: fails only
-        // when another heal changed the word (lock-free; a weak CAS may fail spuriously forever).
-        while (!w.cas_strong(seen, seen + v, P::acq_rel, P::relaxed)) P::spin_hint();
-        return seen;
-    }
-    void add_running(std::uint32_t v) const { fetch_add(seg::HEALS_RUNNING, v); }
+    // Adds v to a heal counter of the segment header; returns the old value.
+    // @HL.count acq_rel: read by verify (HL1) and recover(); the allocator relies on transit
+    // (heal enters it) instead.
+    std::uint32_t add(std::uint32_t field, std::uint32_t v) const { return c_.seg_w(field).fetch_add(v, P::acq_rel); }
+    void add_running(std::uint32_t v) const { add(seg::HEALS_RUNNING, v); }
 
     std::uint32_t collect(std::uint32_t token, HealReport& rep) const {
         std::uint32_t chain = 0;
