@@ -74,7 +74,8 @@ public:
     // take it). The dead one's live blocks are then attributed to the newcomer.
     bool take_over(std::uint32_t i, std::uint64_t dead, std::uint64_t ident) const {
         std::uint64_t seen = dead;
-        return i < L::REGISTRY_SLOTS && slot_w(i).cas_strong(seen, ident, P::acq_rel, P::relaxed);  // @RG.claim
+        // @RG.takeover acq_rel: as @RG.claim; pairs with @RG.scan acquire of the newcomer's peers.
+        return i < L::REGISTRY_SLOTS && slot_w(i).cas_strong(seen, ident, P::acq_rel, P::relaxed);
     }
 
     // Releases slot i if it still holds `ident` (a recover may have cleared it already).
@@ -88,7 +89,9 @@ public:
 
     // @RG.scan acquire: pairs with @RG.claim / @RG.release.
     std::uint64_t read(std::uint32_t i) const { return slot_w(i).load(P::acquire); }
-    void clear(std::uint32_t i) const { slot_w(i).store(0, P::release); }  // recover only
+    // @RG.clear release (recover only): pairs with @RG.claim acquire (a newcomer that claims the
+    // cleared slot sees recover's rewrite of the dead participant's blocks).
+    void clear(std::uint32_t i) const { slot_w(i).store(0, P::release); }
 
 private:
     auto slot_w(std::uint32_t i) const { return c_.mem.u64(L::REGISTRY + 8 * i); }
@@ -304,8 +307,10 @@ private:
                 fl |= 1u << (cls / Map::SL_COUNT);
             }
         }
-        for (std::uint32_t f = 0; f < G::FL_COUNT; ++f) c_.sl_w(f).store(sl[f], P::release);  // @RC.bits
-        c_.fl_w().store(fl, P::release);  // @RC.bits release: pairs with the searchers' next pop
+        // @RC.bits.sl release: pairs with @BM.clear.sl acquire (a clearer sees the rebuilt lists).
+        for (std::uint32_t f = 0; f < G::FL_COUNT; ++f) c_.sl_w(f).store(sl[f], P::release);
+        // @RC.bits.fl release: pairs with @BM.clear.fl acquire (a clearer sees the sl words above).
+        c_.fl_w().store(fl, P::release);
     }
 
     void clear_dead_slots() const {
