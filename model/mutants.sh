@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the seeded mutants the model checker must kill, each against the scenarios expected to kill
 # it, cheapest tier first (random 20k, then a time-boxed full/bounded search). Builds only the
-# scenarios needed (main.cpp + their sc_*.cpp) in a patched copy of the tree, so a mutant costs one
-# or two translation units, not the whole model.
+# scenarios needed (main.cpp + model/scenario_tu.cpp once per scenario, -DAMX_MODEL_SCENARIO=NAME)
+# in a patched copy of the tree, so a mutant costs one or two translation units, not the whole model.
 #
 #   bash model/mutants.sh [OUT.tsv]          all mutants below
 #   MUTANTS="untagged-head" bash model/mutants.sh
@@ -35,10 +35,14 @@ for m in $ORDER; do
   if ! bash "$root/ci/lib/mutant.sh" apply "$patch_file" "$dir"; then
     printf "%s\tBROKEN\t-\t-\t-\t-\t-\n" "$m" | tee -a "$out"; continue
   fi
-  srcs="$dir/model/main.cpp"
-  for s in ${KILLERS[$m]}; do srcs="$srcs $dir/model/sc_$s.cpp"; done
-  if ! $cxx -std=c++20 -O2 -fno-sized-deallocation -w -I"$dir/include" -I"$dir/tests" -I"$dir/model" \
-      $srcs -o "$dir/model_runner" 2>"$dir/build.log"; then
+  flags="-std=c++20 -O2 -fno-sized-deallocation -w -I$dir/include -I$dir/tests -I$dir/model"
+  objs="$dir/main.o"; built=1
+  $cxx $flags -c "$dir/model/main.cpp" -o "$dir/main.o" 2>"$dir/build.log" || built=0
+  for s in ${KILLERS[$m]}; do
+    $cxx $flags -DAMX_MODEL_SCENARIO="$s" -c "$dir/model/scenario_tu.cpp" -o "$dir/sc_$s.o" 2>>"$dir/build.log" || built=0
+    objs="$objs $dir/sc_$s.o"
+  done
+  if [ $built = 0 ] || ! $cxx $objs -o "$dir/model_runner" 2>>"$dir/build.log"; then
     printf "%s\tBROKEN(compile)\t-\t-\t-\t-\t-\n" "$m" | tee -a "$out"; continue
   fi
   killed=0

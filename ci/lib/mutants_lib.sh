@@ -60,7 +60,7 @@ mut_hint() {
   case "$k" in
     model:*)  # "model:a,b (free text)": keep the names of existing scenarios
       local s names=""; for s in $(echo "${k#model:}" | awk '{print $1}' | tr ',' ' '); do
-        [ -f "$root/model/sc_$s.cpp" ] && names="${names:+$names,}$s"
+        mut_model_names "$root" | grep -xF "$s" >/dev/null && names="${names:+$names,}$s"
       done
       echo "model|$names" ;;
     unit|badinput|scenario|prop|fuzz|process) echo "$k|" ;;
@@ -120,17 +120,31 @@ mut_stage_named() {
   return 1
 }
 
+# The scenario names of tests/scenarios/registry.def in the tree $1, one a line.
+mut_model_names() {
+  python3 -c 'import re, sys; print("\n".join(re.findall(r"^AMX_SCENARIO\(([a-z0-9_]+),", open(sys.argv[1]).read(), re.M)))' \
+    "$1/tests/scenarios/registry.def"
+}
+
+# One object of model_runner from the tree $1 into the folder $2: model/main.cpp for $3 = main, else
+# model/scenario_tu.cpp for the scenario named $3.
+mut_model_object() {
+  local src="$1/model/scenario_tu.cpp" def="-DAMX_MODEL_SCENARIO=$3"
+  [ "$3" = main ] && src="$1/model/main.cpp" def=""
+  g++ -std=c++20 $MUT_MODEL_FLAGS -fno-sized-deallocation -w -I"$1/include" -I"$1/tests" -I"$1/model" \
+    $def -c "$src" -o "$2/$3.o"
+}
+
 # Relacy: compiles main.cpp + the named scenarios (all if none named) straight from the patched
 # tree, like model/mutants.sh, and runs the quick tier (nightly: also a time-boxed full search).
 mut_stage_model() {
-  local scen=${1//,/ } log=$2 m="$W/src/model"
-  [ -z "$scen" ] && scen=$(cd "$m" && ls sc_*.cpp | sed 's/^sc_//; s/\.cpp$//' | tr '\n' ' ')
-  local srcs="main" s o="$W/model-obj"
-  for s in $scen; do srcs="$srcs sc_$s"; done
+  local scen=${1//,/ } log=$2 o="$W/model-obj"
+  [ -z "$scen" ] && scen=$(mut_model_names "$W/src")
   rm -rf "$o"; mkdir -p "$o"
   # one object per scenario, MUT_JOBS at a time; then link
-  printf '%s\n' $srcs | xargs -P "$MUT_JOBS" -I{} g++ -std=c++20 $MUT_MODEL_FLAGS -fno-sized-deallocation -w \
-    -I"$W/src/include" -I"$W/src/tests" -I"$m" -c "$m/{}.cpp" -o "$o/{}.o" >"$log.build" 2>&1 || return 2
+  export -f mut_model_object; export MUT_MODEL_FLAGS
+  printf '%s\n' main $scen | xargs -P "$MUT_JOBS" -n 1 bash -c 'mut_model_object "$@"' _ "$W/src" "$o" \
+    >"$log.build" 2>&1 || return 2
   g++ "$o"/*.o -o "$W/model_runner" >>"$log.build" 2>&1 || return 2
   local list; list=$(echo $scen | tr ' ' ',')
   local tiers="quick"; [ "$budget" = nightly ] && tiers="quick full"
