@@ -3,7 +3,8 @@
 // die at any access.
 //
 // Input: [mode][config bytes][programs][decisions...]
-//   mode % 5 == 4 .. one of the concurrent scenarios of tests/scenarios/ (tiny geometry), no deaths;
+//   mode % 5 == 4 .. one of the concurrent scenarios of tests/scenarios/registry.def (the next byte
+//                   picks it), no deaths;
 //   otherwise ..... generated programs: each thread allocates, fills, checks, frees its own blocks,
 //                   sets states and heals. Afterwards (single-threaded):
 //     nobody died: every block a thread holds is live, distinct, owned once and its pattern intact;
@@ -14,14 +15,14 @@
 //                  survivor is still live, owned once and intact.
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "instrumented_policy.hpp"
 #include "schedule.hpp"
-#include "scenarios/heap_ops.hpp"
-#include "scenarios/lists.hpp"
+#include "scenarios/run.hpp"
 #include "scenarios/scenarios.hpp"
 
 namespace amx::fuzz::schedules {
@@ -234,65 +235,45 @@ private:
     Scheduler* sched_ = nullptr;
 };
 
+// Starts a scenario's threads as fibers of the scheduler, which interleaves them as the input says.
+struct ScheduledThreads {
+    Scheduler& s;
+    template <class Body>
+    void operator()(int n, const Body& body) const {
+        std::vector<std::function<void()>> bodies;
+        for (int i = 0; i < n; ++i) bodies.push_back([&body, i] { body(i); });
+        s.run(bodies);
+    }
+};
+
 // One scenario of tests/scenarios/ under a fuzzed schedule (no deaths: the scenarios' checks assume
-// every thread finishes). RAW scenarios get the zeroed memory and build their heap themselves.
-template <template <class, class> class S>
+// every thread finishes).
+template <template <class, class> class S, Geometry G>
 void run_scenario(ByteReader& in, const char* name) {
-    using G = TinyGeometry;
-    using Sc = S<P, G>;
-    using L = ControlLayout<G>;
-    const std::uint32_t cap = L::FIRST_BLOCK + Sc::BLOCKS * L::MIN_BLOCK;
-    std::unique_ptr<std::uint64_t[]> buf(new std::uint64_t[cap / 8]());
-    P::Memory mem(reinterpret_cast<std::byte*>(buf.get()), cap);
+    scenario::ZeroedBytes seg(scenario::capacity<S<P, G>, G>());
     ScheduleConfig cfg;
-    cfg.threads = Sc::THREADS;
+    cfg.threads = S<P, G>::THREADS;
     cfg.spurious_mask = in.u8();
-    Sc sc;
     Scheduler s(in, cfg);
     s.set_failure_context([&] { return strf("scenario %s, spurious mask 0x%x\n", name, cfg.spurious_mask); });
-    std::vector<std::function<void()>> bodies;
-    scenario::Outcome o;
-    if constexpr (requires { Sc::RAW; }) {
-        sc.setup_raw(mem);
-        for (int i = 0; i < Sc::THREADS; ++i) bodies.push_back([&, i] { sc.thread_raw(mem, i); });
-        s.run(bodies);
-        sc.check_raw(mem, o);
-    } else {
-        if (!Heap<P, G>::format(mem, FormatParams{7, 1, 1})) fail("schedules", name, "format");
-        scenario::Env<P, G> env(*Heap<P, G>::attach(mem));
-        sc.setup(env);
-        for (int i = 0; i < Sc::THREADS; ++i) bodies.push_back([&, i] { sc.thread(env, i); });
-        s.run(bodies);
-        sc.check(env, o);
-    }
+    const scenario::Outcome o = scenario::run<S, P, G>(P::Memory(seg.data(), seg.size()), 7, ScheduledThreads{s});
     if (!o.ok) fail("schedules", strf("scenario %s, spurious mask 0x%x\nschedule:%s\n", name, cfg.spurious_mask, s.trace().c_str()), o.why);
 }
 
+// The scenarios of tests/scenarios/registry.def, in its order: an input byte picks entry byte % count.
+struct ScenarioEntry {
+    const char* name;
+    void (*run)(ByteReader&, const char*);
+};
+constexpr ScenarioEntry SCENARIOS[] = {
+#define AMX_SCENARIO(NAME, TYPE, GEOMETRY, ROUNDS, OPS) {#TYPE, &run_scenario<scenario::TYPE, GEOMETRY>},
+#include "scenarios/registry.def"
+#undef AMX_SCENARIO
+};
+
 void run_any_scenario(ByteReader& in) {
-    namespace sc = amx::scenario;
-    switch (in.u8() % 21) {
-        case 0: run_scenario<sc::FreeFreeAdjacent>(in, "FreeFreeAdjacent"); break;
-        case 1: run_scenario<sc::AllocAlloc>(in, "AllocAlloc"); break;
-        case 2: run_scenario<sc::AllocVsFreeNeighbour>(in, "AllocVsFreeNeighbour"); break;
-        case 3: run_scenario<sc::DoubleFreeRace>(in, "DoubleFreeRace"); break;
-        case 4: run_scenario<sc::AbaThreeThreads>(in, "AbaThreeThreads"); break;
-        case 5: run_scenario<sc::BitmapClearVsPush>(in, "BitmapClearVsPush"); break;
-        case 6: run_scenario<sc::AllocSplitVsFreeRight>(in, "AllocSplitVsFreeRight"); break;
-        case 7: run_scenario<sc::HealVsAllocFree>(in, "HealVsAllocFree"); break;
-        case 8: run_scenario<sc::StateVsFree>(in, "StateVsFree"); break;
-        case 9: run_scenario<sc::FormatVsAttach>(in, "FormatVsAttach"); break;
-        case 10: run_scenario<sc::PushVsPop>(in, "PushVsPop"); break;
-        case 11: run_scenario<sc::PopVsPop>(in, "PopVsPop"); break;
-        case 12: run_scenario<sc::PopIfHeadVsPop>(in, "PopIfHeadVsPop"); break;
-        case 13: run_scenario<sc::AllocHandoffInspect>(in, "AllocHandoffInspect"); break;
-        case 14: run_scenario<sc::AllocHandoffFree>(in, "AllocHandoffFree"); break;
-        case 15: run_scenario<sc::StateHandoff>(in, "StateHandoff"); break;
-        case 16: run_scenario<sc::NoSpuriousOomHeal>(in, "NoSpuriousOomHeal"); break;
-        case 17: run_scenario<sc::NoSpuriousOomHeld>(in, "NoSpuriousOomHeld"); break;
-        case 18: run_scenario<sc::OomWhileHeld>(in, "OomWhileHeld"); break;
-        case 19: run_scenario<sc::OomAfterRelease>(in, "OomAfterRelease"); break;
-        default: run_scenario<sc::OomChurn>(in, "OomChurn"); break;
-    }
+    const ScenarioEntry& e = SCENARIOS[in.u8() % std::size(SCENARIOS)];
+    e.run(in, e.name);
 }
 
 }  // namespace

@@ -1,16 +1,17 @@
-// Harness: turns a scenario of tests/scenarios/ (setup / thread(i) / check) into a Relacy test suite
-// over the real core headers, and runs it with the scheduler a RunSpec asks for.
+// Harness: turns a scenario of tests/scenarios/ into a Relacy test suite over the real core
+// headers, and runs it with the scheduler a RunSpec asks for.
 //
-// Per execution Relacy constructs the suite afresh: the segment's words are zeroed (a new shm or
-// memfd segment reads as zeros), the heap is formatted and attached (unless the scenario exercises
-// format itself: RAW scenarios), setup runs single-threaded, the threads run under the scheduler,
-// then check() judges the outcome and its failure text becomes Relacy's failure description.
+// Per execution Relacy constructs the suite afresh: before() zeroes the segment's words (a new shm
+// or memfd segment reads as zeros) and runs the scenario's setup (scenario::Execution, run.hpp: the
+// same steps every runner takes), thread(i) its thread i under the scheduler, after() its check,
+// whose failure text becomes Relacy's failure description.
 #pragma once
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <type_traits>
 
 #include "runner.hpp"
 #include "relacy_policy.hpp"  // last: it includes <relacy/relacy.hpp>
@@ -31,49 +32,42 @@ inline RunControl& control() {
 }
 inline constexpr const char* BUDGET_MARK = "model budget exhausted";
 
-template <class Sc>
-concept RawScenario = requires { Sc::RAW; };
+// Relacy runs a TinyGeometry scenario in ModelGeometry: the same classes, a transit word per thread.
+template <class G>
+using ModelGeometryOf = std::conditional_t<std::is_same_v<G, TinyGeometry>, ModelGeometry, G>;
 
 template <template <class, class> class S, class G>
 struct Suite : rl::test_suite<Suite<S, G>, S<RelacyAtomicPolicy, G>::THREADS> {
     using P = RelacyAtomicPolicy;
-    using Sc = S<P, G>;
     using L = ControlLayout<G>;
-    using E = scenario::Env<P, G>;
-    static constexpr std::uint32_t CAP = L::FIRST_BLOCK + Sc::BLOCKS * L::MIN_BLOCK;
+    static constexpr std::uint32_t CAP = scenario::capacity<S<P, G>, G>();
     // 64-bit words: the heads, the participant registry and the transit counters (up to the first block).
     static constexpr std::uint32_t WIDE = align_up(L::FIRST_BLOCK, 8);
+    static constexpr std::uint64_t NONCE = 0x5EED;
 
     std::array<rl::atomic<std::uint32_t>, CAP / 4> w32;
     std::array<rl::atomic<std::uint64_t>, WIDE / 8> w64;
     P::Storage storage;
-    std::optional<E> env;
-    Sc sc;
-
-    static constexpr std::uint64_t NONCE = 0x5EED;
-
-    P::Memory mem() const { return P::Memory(&storage); }
+    scenario::Execution<S, P, G> run{P::Memory(&storage)};
 
     // Checked by Relacy at every scheduling point (reads through debug_value(): no memory-model
     // effect). FL1 at every step, not just at quiescence: a list head names 0 or a genuine header
     // (aligned, inside the data area, with its check word). A block absorbed while still listed
     // (a merge that did not pop its neighbour) breaks it at once.
     void invariant() {
-        if constexpr (!RawScenario<Sc>) {
-            if (!env) return;
-            for (std::uint32_t c = 0; c < SizeClasses<G>::CLASS_COUNT; ++c) {
-                const Head h = unpack_head(w64[L::head(c) / 8].debug_value());
-                if (h.offset == 0) continue;
-                const bool genuine = h.offset >= L::FIRST_BLOCK && h.offset + L::MIN_BLOCK <= CAP &&
-                                     h.offset % L::ALIGN == 0 &&
-                                     w32[(h.offset + hdr::CHECK) / 4].debug_value() ==
-                                         header_check(h.offset, static_cast<std::uint32_t>(NONCE));
-                if (!genuine) {
-                    std::snprintf(control().why, sizeof control().why,
-                                  "invariant FL1: head of class %u names 0x%x, not a genuine header", c, h.offset);
-                    rl::ctx().fail_test(control().why, rl::test_result_user_invariant_failed, $);
-                    return;
-                }
+        if (!run.has_heap()) return;
+        for (std::uint32_t c = 0; c < SizeClasses<G>::CLASS_COUNT; ++c) {
+            const Head h = unpack_head(w64[L::head(c) / 8].debug_value());
+            if (h.offset == 0) continue;
+            const bool genuine = h.offset >= L::FIRST_BLOCK && h.offset + L::MIN_BLOCK <= CAP &&
+                                 h.offset % L::ALIGN == 0 &&
+                                 w32[(h.offset + hdr::CHECK) / 4].debug_value() ==
+                                     header_check(h.offset, static_cast<std::uint32_t>(NONCE));
+            if (!genuine) {
+                std::snprintf(control().why, sizeof control().why,
+                              "invariant FL1: head of class %u names 0x%x, not a genuine header", c, h.offset);
+                rl::ctx().fail_test(control().why, rl::test_result_user_invariant_failed, $);
+                return;
             }
         }
     }
@@ -82,33 +76,13 @@ struct Suite : rl::test_suite<Suite<S, G>, S<RelacyAtomicPolicy, G>::THREADS> {
         for (auto& w : w32) w.store(0, rl::mo_relaxed, $);
         for (auto& w : w64) w.store(0, rl::mo_relaxed, $);
         storage = P::Storage{w32.data(), w64.data(), CAP, WIDE};
-        if constexpr (RawScenario<Sc>) {
-            sc.setup_raw(mem());
-        } else {
-            auto f = Heap<P, G>::format(mem(), FormatParams{NONCE, 1, 1});
-            RL_ASSERT(static_cast<bool>(f));
-            auto h = Heap<P, G>::attach(mem());
-            RL_ASSERT(static_cast<bool>(h));
-            env.emplace(*h);
-            sc.setup(*env);
-        }
+        run.setup(NONCE);
     }
 
-    void thread(unsigned i) {
-        if constexpr (RawScenario<Sc>) {
-            sc.thread_raw(mem(), static_cast<int>(i));
-        } else {
-            sc.thread(*env, static_cast<int>(i));
-        }
-    }
+    void thread(unsigned i) { run.thread(static_cast<int>(i)); }
 
     void after() {
-        scenario::Outcome o;
-        if constexpr (RawScenario<Sc>) {
-            sc.check_raw(mem(), o);
-        } else {
-            sc.check(*env, o);
-        }
+        const scenario::Outcome o = run.check();
         if (!o.ok) {
             std::snprintf(control().why, sizeof control().why, "%s", o.why.c_str());
             rl::ctx().fail_test(control().why, rl::test_result_user_assert_failed, $);
@@ -187,14 +161,3 @@ RunResult run_suite(const RunSpec& spec) {
 }
 
 }  // namespace amx::model
-
-// One line per scenario TU: defines its run function and registers it.
-#define AMX_MODEL_SCENARIO(NAME, SCENARIO, GEOMETRY, OPS)                                              \
-    namespace {                                                                                     \
-    amx::model::RunResult run_##NAME(const amx::model::RunSpec& s) {                                \
-        return amx::model::run_suite<amx::scenario::SCENARIO, GEOMETRY>(s);                         \
-    }                                                                                               \
-    const bool registered_##NAME = amx::model::register_scenario(                                  \
-        {#NAME, amx::scenario::SCENARIO<amx::model::RelacyAtomicPolicy, GEOMETRY>::THREADS,         \
-         #GEOMETRY, OPS, &run_##NAME});                                                             \
-    }

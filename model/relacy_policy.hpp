@@ -23,6 +23,7 @@
 #include "amx/check/verify.hpp"
 #include "amx/core/heap.hpp"
 #include "amx/policy/concept.hpp"
+#include "scenarios/run.hpp"
 #include "scenarios/scenarios.hpp"
 
 #include <relacy/relacy.hpp>

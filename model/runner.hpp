@@ -1,6 +1,7 @@
 // The model runner's plain interface: no Relacy here, so main.cpp never sees Relacy's macros.
-// Each scenario lives in its own translation unit (model/sc_*.cpp) that includes Relacy and
-// registers one run function here at static-initialisation time.
+// Each scenario lives in its own translation unit (model/scenario_tu.cpp, compiled once per entry of
+// tests/scenarios/registry.def) that includes Relacy and registers one run function here at
+// static-initialisation time.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -42,7 +43,6 @@ using RunFn = RunResult (*)(const RunSpec&);
 struct ScenarioInfo {
     const char* name;
     int threads;
-    const char* geometry;
     const char* ops;  // what each thread does, for the cost table
     RunFn run;
 };

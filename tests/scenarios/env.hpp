@@ -8,6 +8,7 @@
 // Scenarios (scenarios.hpp) are written once against this and run under every policy.
 #pragma once
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -20,6 +21,8 @@ template <AtomicPolicy P, Geometry G>
 struct Env {
     using H = Heap<P, G>;
     using L = ControlLayout<G>;
+    // The class of a minimal block: where the list scenarios (lists.hpp) push and pop.
+    static constexpr std::uint32_t MIN_CLASS = SizeClasses<G>::insert(L::MIN_BLOCK);
     static constexpr std::uint32_t SHADOW_SLOTS = 128;  // one per 16-byte granule: 2 KiB of blocks
 
     H heap;
@@ -28,6 +31,8 @@ struct Env {
     explicit Env(H h) : heap(h) {}
 
     const auto& ctx() const { return heap.context(); }
+    // The heap's free lists and bitmaps, driven directly by the list scenarios.
+    FreeLists<typename H::Ctx> lists() const { return FreeLists<typename H::Ctx>(ctx()); }
     std::uint32_t payload_words(std::uint32_t hdr) const {
         return (ctx().size_w(hdr).load(P::relaxed) - BLOCK_HEADER_SIZE) / 4;
     }
@@ -53,6 +58,12 @@ struct Env {
             if (cell.load() != 0) alone = false;
             cell.store(who);
         });
+        return alone;
+    }
+    // A block a thread now holds: owned (as own) and filled with tag's pattern.
+    bool hold(std::uint32_t hdr, std::uint32_t who, std::uint32_t tag) {
+        const bool alone = own(hdr, who);
+        fill(hdr, tag);
         return alone;
     }
     void disown(std::uint32_t hdr) {
@@ -82,6 +93,10 @@ struct Outcome {
             ok = false;
             why = what;
         }
+    }
+    template <std::size_t N>
+    void expect_each(const bool (&flags)[N], const char* what) {
+        for (const bool f : flags) expect(f, what);
     }
     void expect_clean(const VerifyReport& r) {
         if (!r.ok() && ok) {

@@ -80,9 +80,7 @@ struct AllocHandoff {
         o.expect(got != 0, "the allocation succeeds (X fits)");
         o.expect(received == 0 || received == got, "the channel carries the allocated offset");
         if (inspected) o.expect(payload == PAYLOAD, "inspect saw the block live but not its size after the split (PUB1)");
-        o.expect_clean(e.verify());
-        const std::uint32_t rest[] = {freed ? 0u : got, box.block};
-        free_all_and_heal(e, o, rest);
+        verify_and_reclaim(e, o, {freed ? 0u : got, box.block});
     }
 };
 
@@ -126,9 +124,7 @@ struct StateHandoff {
         o.expect(ok_setup, "setup");
         o.expect(set, "set_state on a live block succeeds");
         o.expect(fill_ok, "the state was seen but not the payload written before it (@ST.store)");
-        o.expect_clean(e.verify());
-        const std::uint32_t rest[] = {x};
-        free_all_and_heal(e, o, rest);
+        verify_and_reclaim(e, o, {x});
     }
 };
 
@@ -186,8 +182,7 @@ struct NoSpuriousOom {
             return;
         }
         got = *r;
-        e.own(got, 2);
-        e.fill(got, 2);
+        e.hold(got, 2, 2);
     }
     void check(Env<P, G>& e, Outcome& o) {
         o.expect(ok_setup, "setup: exactly one free block");
@@ -199,9 +194,7 @@ struct NoSpuriousOom {
                      "T0's oversized request fails with out_of_memory (or contention), nothing else");
         }
         o.expect(got == 0 || e.check_fill(got, 2), "fill intact");
-        o.expect_clean(e.verify());
-        const std::uint32_t rest[] = {got, others[0], others[1], others[2]};
-        free_all_and_heal(e, o, rest);
+        verify_and_reclaim(e, o, {got, others[0], others[1], others[2]});
     }
 };
 
@@ -249,7 +242,7 @@ struct OomDecision {
         // Exact bitmaps: clear the bits of the empty classes, as searches would have. Otherwise
         // T1's search pops a stale-marked empty class, and the clear that follows synchronises it
         // with T0's last push through the shared bitmap word, whatever the transit words do.
-        FreeLists<typename Env<P, G>::H::Ctx> lists(e.ctx());
+        const auto lists = e.lists();
         for (std::uint32_t c = 0; c < SizeClasses<G>::CLASS_COUNT; ++c) {
             if (unpack_head(e.ctx().head_w(c).load(P::relaxed)).offset == 0) lists.bitmaps().mark_maybe_empty(c);
         }
@@ -276,17 +269,14 @@ struct OomDecision {
             o.expect(got == 0 || got == f, "T1 got F (only after T0 gave it back)");
             o.expect(got != 0 || (failed && error == Errc::contention), "while F is held, allocation may only fail with contention");
         }
-        o.expect_clean(e.verify());
-        const std::uint32_t rest[] = {got, other, box.block};
-        free_all_and_heal(e, o, rest);
+        verify_and_reclaim(e, o, {got, other, box.block});
     }
 
 private:
     void hold_f(Env<P, G>& e) {
-        using Ctx = typename Env<P, G>::H::Ctx;
-        FreeLists<Ctx> lists(e.ctx());
-        const std::uint32_t cls = SizeClasses<G>::insert(ControlLayout<G>::MIN_BLOCK);
-        Transit<Ctx> transit(e.ctx());
+        const auto lists = e.lists();
+        const std::uint32_t cls = Env<P, G>::MIN_CLASS;
+        Transit<typename Env<P, G>::H::Ctx> transit(e.ctx());
         transit.enter();
         const PopResult p = lists.pop(cls);
         if (p.status != PopStatus::got) return;

@@ -8,18 +8,6 @@
 
 namespace amx::scenario {
 
-// Frees every block in hs (0 entries skipped), heals, and expects one FREE block spanning the data.
-template <AtomicPolicy P, Geometry G, std::size_t N>
-void free_all_and_heal(Env<P, G>& e, Outcome& o, const std::uint32_t (&hs)[N]) {
-    for (auto h : hs) {
-        if (h != 0) o.expect(static_cast<bool>(e.heap.free(h)), "free a remaining block");
-    }
-    e.heap.heal();
-    auto r = e.verify(VerifyMode::after_heal);
-    o.expect_clean(r);
-    o.expect(r.blocks == 1, "one block after heal");
-}
-
 // Thread 0 allocates a minimal block and must split the only free block A (96 bytes) in two, which
 // rewrites prev_phys of A's right neighbour R; thread 1 frees R at the same time, and R's free tries
 // to merge left through that very prev_phys.
@@ -42,11 +30,7 @@ struct AllocSplitVsFreeRight {
     void thread(Env<P, G>& e, int i) {
         if (!ok_setup) return;
         if (i == 0) {
-            auto h = e.heap.allocate(16);
-            if (!h) return;
-            got = *h;
-            e.own(got, 1);
-            e.fill(got, 11);
+            got = allocate_held(e, 16, 1, 11);
         } else {
             freed = static_cast<bool>(e.heap.free(r));
         }
@@ -56,9 +40,7 @@ struct AllocSplitVsFreeRight {
         o.expect(freed, "free of the right neighbour succeeds");
         o.expect(got != 0, "allocation succeeds (room for it throughout)");
         o.expect(got == 0 || e.check_fill(got, 11), "fill intact");
-        o.expect_clean(e.verify());
-        const std::uint32_t rest[] = {got, c, d};
-        free_all_and_heal(e, o, rest);
+        verify_and_reclaim(e, o, {got, c, d});
     }
 };
 
@@ -79,11 +61,7 @@ struct HealVsAllocFree {
         if (i == 0) {
             e.heap.heal();
         } else if (i == 1) {
-            auto h = e.heap.allocate(16);
-            if (!h) return;
-            got = *h;
-            e.own(got, 2);
-            e.fill(got, 22);
+            got = allocate_held(e, 16, 2, 22);
         } else {
             freed = static_cast<bool>(e.heap.free(b[1]));
         }
@@ -93,9 +71,7 @@ struct HealVsAllocFree {
         o.expect(freed, "free succeeds");
         o.expect(got != 0, "allocation succeeds (two free blocks throughout)");
         o.expect(got == 0 || e.check_fill(got, 22), "fill intact");
-        o.expect_clean(e.verify());
-        const std::uint32_t rest[] = {got, b[3], b[4]};
-        free_all_and_heal(e, o, rest);
+        verify_and_reclaim(e, o, {got, b[3], b[4]});
     }
 };
 
@@ -122,11 +98,8 @@ struct StateVsFree {
     void check(Env<P, G>& e, Outcome& o) {
         o.expect(ok_setup, "setup");
         o.expect(freed, "the free of a live block succeeds whatever its user state");
-        o.expect_clean(e.verify());
-        const Stats s = stats(e.heap);
-        o.expect(s.user_state_blocks == 0, "no user state left on a freed block");
-        const std::uint32_t rest[] = {b[1]};
-        free_all_and_heal(e, o, rest);
+        o.expect(stats(e.heap).user_state_blocks == 0, "no user state left on a freed block");
+        verify_and_reclaim(e, o, {b[1]});
     }
 };
 
@@ -169,12 +142,7 @@ struct FormatVsAttach {
         o.expect(!attached || used, "an attached heap allocates and frees");
         auto h = Heap<P, G>::attach(mem);
         o.expect(static_cast<bool>(h), "attach after format succeeds");
-        if (h) {
-            h->heal();
-            auto r = verify(*h, VerifyMode::after_heal);
-            o.expect_clean(r);
-            o.expect(r.blocks == 1, "one block after heal");
-        }
+        if (h) heal_to_one_block(*h, o);
     }
 };
 

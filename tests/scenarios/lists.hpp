@@ -6,25 +6,15 @@
 #include <initializer_list>
 
 #include "env.hpp"
+#include "steps.hpp"
 
 namespace amx::scenario {
-
-// Allocates every minimal block of the segment (BLOCKS of them, payload 16): nothing stays free.
-template <class E, std::size_t N>
-bool take_all(E& env, std::uint32_t (&out)[N]) {
-    for (auto& b : out) {
-        auto r = env.heap.allocate(16);
-        if (!r) return false;
-        b = *r;
-    }
-    return true;
-}
 
 // Puts an owned block on list cls without coalescing (to build a list of adjacent blocks).
 template <class E>
 void list_block(E& env, std::uint32_t b, std::uint32_t cls) {
     using P = typename E::H::Ctx::Policy;
-    FreeLists<typename E::H::Ctx> lists(env.ctx());
+    const auto lists = env.lists();
     env.ctx().state_w(b).store(STATE_FREE, P::relaxed);
     lists.push(cls, b);
 }
@@ -35,8 +25,7 @@ template <class E, class Lists>
 std::uint32_t take_block(E& env, const Lists& lists, std::uint32_t cls, std::uint32_t who, bool& alone) {
     const PopResult p = lists.pop(cls);
     if (p.status != PopStatus::got) return 0;
-    alone = env.own(p.block, who) && alone;
-    env.fill(p.block, who);
+    alone = env.hold(p.block, who, who) && alone;
     return p.block;
 }
 
@@ -62,15 +51,13 @@ bool list_two(E& env, std::uint32_t (&b)[N], std::uint32_t cls) {
 // its filler's pattern and goes back on the list; then the heap is clean with both blocks listed.
 template <class E>
 void relist_and_verify(E& env, Outcome& o, std::uint32_t cls, std::initializer_list<std::array<std::uint32_t, 2>> held) {
-    FreeLists<typename E::H::Ctx> lists(env.ctx());
+    const auto lists = env.lists();
     for (const auto& [b, who] : held) {
         if (b == 0) continue;
         o.expect(env.check_fill(b, who), "a held block's fill was overwritten");
         lists.push(cls, b);
     }
-    auto r = env.verify();
-    o.expect_clean(r);
-    o.expect(r.listed == 2, "both blocks are listed again");
+    expect_listed(env, o, 2, "both blocks are listed again");
 }
 
 // One push racing one pop (free_list.hpp @FL.push.cas / @FL.pop.head): T0 writes a block it owns
@@ -80,7 +67,7 @@ template <AtomicPolicy P, Geometry G>
 struct PushVsPop {
     static constexpr int THREADS = 2;
     static constexpr std::uint32_t BLOCKS = 3;
-    static constexpr std::uint32_t CLS = SizeClasses<G>::insert(ControlLayout<G>::MIN_BLOCK);
+    static constexpr std::uint32_t CLS = Env<P, G>::MIN_CLASS;
     std::uint32_t b[BLOCKS]{};
     bool ok_setup = false, alone[THREADS]{true, true}, fill_ok[THREADS]{true, true};
     std::uint32_t popped = 0;
@@ -91,10 +78,9 @@ struct PushVsPop {
     }
     void thread(Env<P, G>& e, int i) {
         if (!ok_setup) return;
-        FreeLists<typename Env<P, G>::H::Ctx> lists(e.ctx());
+        const auto lists = e.lists();
         if (i == 0) {
-            alone[0] = e.own(b[1], 1);
-            e.fill(b[1], 1);
+            alone[0] = e.hold(b[1], 1, 1);
             fill_ok[0] = e.check_fill(b[1], 1);
             e.disown(b[1]);
             e.ctx().state_w(b[1]).store(STATE_FREE, P::relaxed);  // published by the push
@@ -107,13 +93,9 @@ struct PushVsPop {
     void check(Env<P, G>& e, Outcome& o) {
         o.expect(ok_setup, "setup allocations");
         o.expect(popped != 0, "the pop gets a block (b0 is listed throughout)");
-        for (int i = 0; i < THREADS; ++i) {
-            o.expect(alone[i], "a block had two owners");
-            o.expect(fill_ok[i], "a held block's fill was overwritten");
-        }
-        auto r = e.verify();
-        o.expect_clean(r);
-        o.expect(r.listed == 2, "both blocks are listed");
+        o.expect_each(alone, "a block had two owners");
+        o.expect_each(fill_ok, "a held block's fill was overwritten");
+        expect_listed(e, o, 2, "both blocks are listed");
     }
 };
 
@@ -122,7 +104,7 @@ template <AtomicPolicy P, Geometry G>
 struct PopVsPop {
     static constexpr int THREADS = 2;
     static constexpr std::uint32_t BLOCKS = 3;
-    static constexpr std::uint32_t CLS = SizeClasses<G>::insert(ControlLayout<G>::MIN_BLOCK);
+    static constexpr std::uint32_t CLS = Env<P, G>::MIN_CLASS;
     std::uint32_t b[BLOCKS]{};
     bool ok_setup = false, alone[THREADS]{true, true};
     std::uint32_t got[THREADS]{};
@@ -130,14 +112,14 @@ struct PopVsPop {
     void setup(Env<P, G>& e) { ok_setup = list_two(e, b, CLS); }
     void thread(Env<P, G>& e, int i) {
         if (!ok_setup) return;
-        FreeLists<typename Env<P, G>::H::Ctx> lists(e.ctx());
+        const auto lists = e.lists();
         got[i] = take_block(e, lists, CLS, static_cast<std::uint32_t>(i + 1), alone[i]);
     }
     void check(Env<P, G>& e, Outcome& o) {
         o.expect(ok_setup, "setup allocations");
         o.expect(got[0] != 0 && got[1] != 0, "both pops get a block (two listed, two pops)");
         o.expect(got[0] != got[1], "the two pops got the same block");
-        o.expect(alone[0] && alone[1], "a block had two owners");
+        o.expect_each(alone, "a block had two owners");
         relist_and_verify(e, o, CLS, {{got[0], 1}, {got[1], 2}});
     }
 };
@@ -149,7 +131,7 @@ template <AtomicPolicy P, Geometry G>
 struct PopIfHeadVsPop {
     static constexpr int THREADS = 2;
     static constexpr std::uint32_t BLOCKS = 3;
-    static constexpr std::uint32_t CLS = SizeClasses<G>::insert(ControlLayout<G>::MIN_BLOCK);
+    static constexpr std::uint32_t CLS = Env<P, G>::MIN_CLASS;
     std::uint32_t b[BLOCKS]{};
     bool ok_setup = false, alone[THREADS]{true, true}, claimed = false;
     std::uint32_t popped = 0;
@@ -157,20 +139,17 @@ struct PopIfHeadVsPop {
     void setup(Env<P, G>& e) { ok_setup = list_two(e, b, CLS); }
     void thread(Env<P, G>& e, int i) {
         if (!ok_setup) return;
-        FreeLists<typename Env<P, G>::H::Ctx> lists(e.ctx());
+        const auto lists = e.lists();
         if (i == 0) {
             claimed = lists.pop_if_head(CLS, b[1]);
-            if (claimed) {
-                alone[0] = e.own(b[1], 1);
-                e.fill(b[1], 1);
-            }
+            if (claimed) alone[0] = e.hold(b[1], 1, 1);
         } else {
             popped = take_block(e, lists, CLS, 2, alone[1]);
         }
     }
     void check(Env<P, G>& e, Outcome& o) {
         o.expect(ok_setup, "setup allocations");
-        o.expect(alone[0] && alone[1], "a block had two owners");
+        o.expect_each(alone, "a block had two owners");
         o.expect(popped != 0, "the plain pop gets a block");
         if (claimed) o.expect(popped == b[0], "pop_if_head took b1, so the pop must have got b0");
         else o.expect(popped == b[1], "pop_if_head failed, so the pop must have taken b1 first");
@@ -186,7 +165,7 @@ template <AtomicPolicy P, Geometry G>
 struct AbaThreeThreads {
     static constexpr int THREADS = 3;
     static constexpr std::uint32_t BLOCKS = 4;
-    static constexpr std::uint32_t CLS = SizeClasses<G>::insert(ControlLayout<G>::MIN_BLOCK);
+    static constexpr std::uint32_t CLS = Env<P, G>::MIN_CLASS;
     std::uint32_t b[BLOCKS]{};
     bool ok_setup = false;
     bool alone[THREADS]{true, true, true};
@@ -200,7 +179,7 @@ struct AbaThreeThreads {
     }
     void thread(Env<P, G>& e, int i) {
         if (!ok_setup) return;
-        FreeLists<typename Env<P, G>::H::Ctx> lists(e.ctx());
+        const auto lists = e.lists();
         const auto who = static_cast<std::uint32_t>(i + 1);
         if (i == 1) {
             const std::uint32_t x = take_block(e, lists, CLS, who, alone[i]);
@@ -216,14 +195,10 @@ struct AbaThreeThreads {
     }
     void check(Env<P, G>& e, Outcome& o) {
         o.expect(ok_setup, "setup allocations");
-        for (int i = 0; i < THREADS; ++i) {
-            o.expect(alone[i], "a popped block had a second owner (ABA)");
-            o.expect(fill_ok[i], "a held block's fill was overwritten");
-            o.expect(popped_enough[i], "every pop gets a block (4 listed, at most 4 held at once)");
-        }
-        auto r = e.verify();
-        o.expect_clean(r);
-        o.expect(r.listed == BLOCKS, "every block is back on the list");
+        o.expect_each(alone, "a popped block had a second owner (ABA)");
+        o.expect_each(fill_ok, "a held block's fill was overwritten");
+        o.expect_each(popped_enough, "every pop gets a block (4 listed, at most 4 held at once)");
+        expect_listed(e, o, BLOCKS, "every block is back on the list");
     }
 };
 
@@ -233,14 +208,14 @@ template <AtomicPolicy P, Geometry G>
 struct BitmapClearVsPush {
     static constexpr int THREADS = 2;
     static constexpr std::uint32_t BLOCKS = 3;
-    static constexpr std::uint32_t CLS = SizeClasses<G>::insert(ControlLayout<G>::MIN_BLOCK);
+    static constexpr std::uint32_t CLS = Env<P, G>::MIN_CLASS;
     std::uint32_t b[BLOCKS]{};
     bool ok_setup = false;
 
     void setup(Env<P, G>& e) { ok_setup = take_all(e, b); }
     void thread(Env<P, G>& e, int i) {
         if (!ok_setup) return;
-        FreeLists<typename Env<P, G>::H::Ctx> lists(e.ctx());
+        const auto lists = e.lists();
         if (i == 0) {
             e.ctx().state_w(b[1]).store(STATE_FREE, P::relaxed);  // published by the push
             lists.push(CLS, b[1]);
@@ -255,11 +230,8 @@ struct BitmapClearVsPush {
     }
     void check(Env<P, G>& e, Outcome& o) {
         o.expect(ok_setup, "setup allocations");
-        auto r = e.verify();
-        o.expect_clean(r);
-        o.expect(r.listed == 1, "the pushed block is listed");
-        FreeLists<typename Env<P, G>::H::Ctx> lists(e.ctx());
-        o.expect(lists.bitmaps().find_from(0) == CLS, "a search finds the class");
+        expect_listed(e, o, 1, "the pushed block is listed");
+        o.expect(e.lists().bitmaps().find_from(0) == CLS, "a search finds the class");
     }
 };
 

@@ -7,25 +7,17 @@
 //   void setup(Env<P,G>&);                      single-threaded, before the threads start
 //   void thread(Env<P,G>&, int i);              the body of thread i
 //   void check(Env<P,G>&, Outcome&);            single-threaded, after every thread finished
-// State shared between setup, threads and check lives in the scenario's plain members; threads
-// write only their own members (indexed by i), so the members themselves never race.
+// or, for a scenario that builds its heap itself (static constexpr bool RAW), setup_raw / thread_raw /
+// check_raw over the zeroed memory. State shared between setup, threads and check lives in the
+// scenario's plain members; threads write only their own members (indexed by i), so the members
+// themselves never race. run.hpp runs one; registry.def lists them all.
 #pragma once
 #include <cstdint>
 
 #include "env.hpp"
+#include "steps.hpp"
 
 namespace amx::scenario {
-
-// Allocates k blocks of the given payload size in setup; returns false if any failed.
-template <class E, std::size_t N>
-bool allocate_n(E& env, std::uint32_t (&out)[N], std::uint32_t payload) {
-    for (auto& b : out) {
-        auto r = env.heap.allocate(payload);
-        if (!r) return false;
-        b = *r;
-    }
-    return true;
-}
 
 // Two threads free physically adjacent blocks at the same time (both orders are explored by the
 // scheduler). Afterwards no block is lost: free everything, heal, one block.
@@ -41,12 +33,7 @@ struct FreeFreeAdjacent {
     void check(Env<P, G>& e, Outcome& o) {
         o.expect(ok_setup, "setup allocations");
         o.expect(freed[0] && freed[1], "both frees succeed");
-        o.expect_clean(e.verify());
-        o.expect(static_cast<bool>(e.heap.free(b[2])), "free the third block");
-        e.heap.heal();
-        auto r = e.verify(VerifyMode::after_heal);
-        o.expect_clean(r);
-        o.expect(r.blocks == 1, "one block after heal");
+        verify_and_reclaim(e, o, {b[2]});
     }
 };
 
@@ -60,11 +47,8 @@ struct AllocAlloc {
 
     void setup(Env<P, G>&) {}
     void thread(Env<P, G>& e, int i) {
-        auto r = e.heap.allocate(16);
-        if (!r) return;
-        got[i] = *r;
-        e.own(*r, static_cast<std::uint32_t>(i + 1));
-        e.fill(*r, static_cast<std::uint32_t>(i + 1));
+        const auto who = static_cast<std::uint32_t>(i + 1);
+        got[i] = allocate_held(e, 16, who, who);
     }
     void check(Env<P, G>& e, Outcome& o) {
         o.expect(got[0] != 0 && got[1] != 0, "both allocations succeed (segment has room)");
@@ -88,11 +72,7 @@ struct AllocVsFreeNeighbour {
     }
     void thread(Env<P, G>& e, int i) {
         if (i == 0) {
-            auto r = e.heap.allocate(16);
-            if (!r) return;
-            got = *r;
-            e.own(got, 1);
-            e.fill(got, 7);
+            got = allocate_held(e, 16, 1, 7);
         } else {
             freed = static_cast<bool>(e.heap.free(left));
         }
@@ -101,12 +81,7 @@ struct AllocVsFreeNeighbour {
         o.expect(left != 0 && freed, "setup and free");
         o.expect(got != 0, "allocation succeeds");
         o.expect(got == 0 || e.check_fill(got, 7), "fill intact");
-        o.expect_clean(e.verify());
-        if (got != 0) o.expect(static_cast<bool>(e.heap.free(got)), "free the allocated block");
-        e.heap.heal();
-        auto r = e.verify(VerifyMode::after_heal);
-        o.expect_clean(r);
-        o.expect(r.blocks == 1, "one block after heal");
+        verify_and_reclaim(e, o, {got});
     }
 };
 
@@ -116,16 +91,14 @@ struct DoubleFreeRace {
     static constexpr int THREADS = 2;
     static constexpr std::uint32_t BLOCKS = 4;
     std::uint32_t b[2]{};
-    bool freed[2]{};
+    bool ok_setup = false, freed[2]{};
 
-    void setup(Env<P, G>& e) { allocate_n(e, b, 16); }
+    void setup(Env<P, G>& e) { ok_setup = allocate_n(e, b, 16); }
     void thread(Env<P, G>& e, int i) { freed[i] = static_cast<bool>(e.heap.free(b[0])); }
     void check(Env<P, G>& e, Outcome& o) {
+        o.expect(ok_setup, "setup allocations");
         o.expect(freed[0] != freed[1], "exactly one free succeeds");
-        o.expect_clean(e.verify());
-        o.expect(static_cast<bool>(e.heap.free(b[1])), "free the other block");
-        e.heap.heal();
-        o.expect(e.verify(VerifyMode::after_heal).blocks == 1, "one block after heal");
+        verify_and_reclaim(e, o, {b[1]});
     }
 };
 

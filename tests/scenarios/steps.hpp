@@ -1,0 +1,66 @@
+// Steps the scenarios share: allocations (of a setup, or held by a thread), and the ends of a check
+// (the heap clean with n blocks listed; clean, then everything freed and healed into one block).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "env.hpp"
+
+namespace amx::scenario {
+
+// Allocates one block of `payload` bytes per entry of out; returns false if any failed.
+template <class E, std::size_t N>
+bool allocate_n(E& env, std::uint32_t (&out)[N], std::uint32_t payload) {
+    for (auto& b : out) {
+        auto r = env.heap.allocate(payload);
+        if (!r) return false;
+        b = *r;
+    }
+    return true;
+}
+
+// Allocates every minimal block of the segment (BLOCKS of them, payload 16): nothing stays free.
+template <class E, std::size_t N>
+bool take_all(E& env, std::uint32_t (&out)[N]) {
+    return allocate_n(env, out, 16);
+}
+
+// The heap is clean (quiescent verify) and n blocks are on the free lists.
+template <class E>
+void expect_listed(const E& env, Outcome& o, std::uint32_t n, const char* what) {
+    const VerifyReport r = env.verify();
+    o.expect_clean(r);
+    o.expect(r.listed == n, what);
+}
+
+// Heals a heap whose blocks are all free and expects one FREE block spanning the data.
+template <class H>
+void heal_to_one_block(H& heap, Outcome& o) {
+    heap.heal();
+    const VerifyReport r = verify(heap, VerifyMode::after_heal);
+    o.expect_clean(r);
+    o.expect(r.blocks == 1, "one block after heal");
+}
+
+// The end of a heap scenario's check: the heap verifies clean as the threads left it; then every
+// block still held (the entries of held, 0 skipped) is freed, and heal_to_one_block.
+template <class E, std::size_t N>
+void verify_and_reclaim(E& env, Outcome& o, const std::uint32_t (&held)[N]) {
+    o.expect_clean(env.verify());
+    for (auto h : held) {
+        if (h != 0) o.expect(static_cast<bool>(env.heap.free(h)), "free a remaining block");
+    }
+    heal_to_one_block(env.heap, o);
+}
+
+// Allocates a block of `payload` bytes and holds it: owned by `who`, filled with `tag`'s pattern.
+// Returns the block, 0 if the allocation failed.
+template <class E>
+std::uint32_t allocate_held(E& env, std::uint32_t payload, std::uint32_t who, std::uint32_t tag) {
+    auto r = env.heap.allocate(payload);
+    if (!r) return 0;
+    env.hold(*r, who, tag);
+    return *r;
+}
+
+}  // namespace amx::scenario
