@@ -84,8 +84,8 @@ void BM_Mapping(benchmark::State& state) {
     std::size_t i = 0;
     for (auto _ : state) {
         const std::uint32_t s = sizes[i++ & 4095];
-        benchmark::DoNotOptimize(Map::insert(s));
-        benchmark::DoNotOptimize(Map::search(s));
+        benchmark::DoNotOptimize(Map::mapping_insert(s));
+        benchmark::DoNotOptimize(Map::mapping_search(s));
     }
     state.SetItemsProcessed(state.iterations());
 }

@@ -1,10 +1,10 @@
 // Fuzz target `mapping`: differential check of SizeClasses<G> against its definition, for several
 // geometries (the default, the tiny model one, and two that stretch SL_LOG2 and ALIGN_LOG2).
-//   - indices in range: insert(s), search(s) < CLASS_COUNT;
-//   - insert rounds down: class_min(insert(s)) <= s < class_min(insert(s) + 1) (below the overflow class);
-//   - search rounds up: every block filed at or above search(s) holds s, i.e. class_min(search(s)) >= s
-//     unless search(s) is the overflow class; and it is the first such class;
-//   - both are monotone: s1 <= s2 implies insert(s1) <= insert(s2), search(s1) <= search(s2).
+//   - indices in range: mapping_insert(s), mapping_search(s) < CLASS_COUNT;
+//   - mapping_insert rounds down: class_min(mapping_insert(s)) <= s < class_min(mapping_insert(s) + 1) (below the overflow class);
+//   - mapping_search rounds up: every block filed at or above mapping_search(s) holds s, i.e. class_min(mapping_search(s)) >= s
+//     unless mapping_search(s) is the overflow class; and it is the first such class;
+//   - both are monotone: s1 <= s2 implies mapping_insert(s1) <= mapping_insert(s2), mapping_search(s1) <= mapping_search(s2).
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -33,17 +33,17 @@ void check_one(std::uint64_t s, const char* name) {
         fail("mapping", strf("geometry %s, size %llu\n", name, static_cast<unsigned long long>(s)),
              strf("%s (value %llu)", what, static_cast<unsigned long long>(v)));
     };
-    // MAP-1 (fixed; regressions/mapping/map-1-*): search(s) used to wrap for s near 2^64.
-    const std::uint32_t ins = M::insert(s), srch = M::search(s);
+    // MAP-1 (fixed; regressions/mapping/map-1-*): mapping_search(s) used to wrap for s near 2^64.
+    const std::uint32_t ins = M::mapping_insert(s), srch = M::mapping_search(s);
     if (ins >= M::CLASS_COUNT) bad("insert index out of range", ins);
     if (srch >= M::CLASS_COUNT) bad("search index out of range", srch);
-    if (M::class_min(ins) > s) bad("insert: class_min(insert(s)) > s", M::class_min(ins));
-    if (ins != M::OVERFLOW_CLASS && M::class_min(ins + 1) <= s) bad("insert: s belongs to a higher class", M::class_min(ins + 1));
+    if (M::class_min(ins) > s) bad("mapping_insert: class_min(mapping_insert(s)) > s", M::class_min(ins));
+    if (ins != M::OVERFLOW_CLASS && M::class_min(ins + 1) <= s) bad("mapping_insert: s belongs to a higher class", M::class_min(ins + 1));
     if (srch != M::OVERFLOW_CLASS) {
-        if (M::class_min(srch) < s) bad("search: a block of class search(s) may not hold s", M::class_min(srch));
-        if (srch > 0 && M::class_min(srch - 1) >= s) bad("search: a lower class already holds s", srch - 1);
+        if (M::class_min(srch) < s) bad("mapping_search: a block of class mapping_search(s) may not hold s", M::class_min(srch));
+        if (srch > 0 && M::class_min(srch - 1) >= s) bad("mapping_search: a lower class already holds s", srch - 1);
     } else if (M::OVERFLOW_CLASS > 0 && M::class_min(M::OVERFLOW_CLASS - 1) >= s) {
-        bad("search: overflow chosen although a lower class holds s", srch);
+        bad("mapping_search: overflow chosen although a lower class holds s", srch);
     }
     if (srch < ins) bad("search below insert", srch);
 }
@@ -54,7 +54,7 @@ void check_pair(std::uint64_t a, std::uint64_t b, const char* name) {
     if (a > b) std::swap(a, b);
     check_one<G>(a, name);
     check_one<G>(b, name);
-    if (M::insert(a) > M::insert(b) || M::search(a) > M::search(b)) {
+    if (M::mapping_insert(a) > M::mapping_insert(b) || M::mapping_search(a) > M::mapping_search(b)) {
         fail("mapping", strf("geometry %s, sizes %llu <= %llu\n", name, static_cast<unsigned long long>(a),
                              static_cast<unsigned long long>(b)), "mapping not monotone");
     }

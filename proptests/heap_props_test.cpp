@@ -78,7 +78,7 @@ TEST(Coalescing, P5_AscendingMinimalProgramF2) {
     const std::uint32_t a_size = ((h.data_bytes() - 48) / 2) & ~15u;
     const std::uint32_t r_size = h.data_bytes() - 48 - a_size;
     using M = SizeClasses<DefaultGeometry>;
-    ASSERT_EQ(M::insert(a_size), M::insert(r_size)) << "the program needs #0 and R in one class";
+    ASSERT_EQ(M::mapping_insert(a_size), M::mapping_insert(r_size)) << "the program needs #0 and R in one class";
     const auto a = h->allocate(a_size - BLOCK_HEADER_SIZE), b = h->allocate(16);
     ASSERT_TRUE(a && b);
     ASSERT_TRUE(h->free(*a));
@@ -142,7 +142,7 @@ void search_fits() {
     using M = SizeClasses<G>;
     const auto n = *rc::gen::oneOf(rc::gen::inRange<std::uint64_t>(1, 4096),
                                    rc::gen::inRange<std::uint64_t>(1, std::uint64_t{1} << 32));
-    const std::uint32_t s = M::search(n), i = M::insert(n);
+    const std::uint32_t s = M::mapping_search(n), i = M::mapping_insert(n);
     RC_ASSERT(s >= i);
     RC_ASSERT(M::class_min(i) <= n);
     if (i + 1 < M::CLASS_COUNT) RC_ASSERT(n < M::class_min(i + 1));
@@ -162,7 +162,7 @@ void tags_advance() {
     FreeLists<typename H::Ctx> lists(ctx);
     std::vector<std::uint32_t> owned = alloc_all(h, std::vector<std::uint32_t>(8, 16));
     std::vector<std::uint32_t> listed;
-    const std::uint32_t cls = H::Map::insert(ControlLayout<G>::MIN_BLOCK);
+    const std::uint32_t cls = H::Map::mapping_insert(ControlLayout<G>::MIN_BLOCK);
     const auto ops = *rc::gen::container<std::vector<bool>>(rc::gen::arbitrary<bool>());
     for (bool push : ops) {
         const std::uint32_t before = unpack_head(ctx.head_w(cls).load(StdAtomicPolicy::relaxed)).tag;

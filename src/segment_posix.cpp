@@ -313,12 +313,12 @@ std::uint64_t process_start_time(pid_t pid) {
     return start;
 }
 
-bool process_alive(std::uint32_t pid, std::uint64_t start_time) {
+bool process_alive(std::uint32_t pid, std::uint64_t start_time, std::uint64_t start_mask) {
     if (pid == 0 || pid > 0x7FFFFFFFu) return false;
     if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return false;
     const std::uint64_t now = process_start_time(static_cast<pid_t>(pid));
-    // A zombie holds no locks and will never finish a format: dead for our purposes.
-    return now != 0 && now == start_time && !is_zombie(static_cast<pid_t>(pid));
+    // A zombie holds no locks and will never finish a format or an operation: dead.
+    return now != 0 && (now & start_mask) == (start_time & start_mask) && !is_zombie(static_cast<pid_t>(pid));
 }
 
 Result<MappingPtr> create_segment(std::string_view name, std::uint64_t size, const SegmentOptions& o) {

@@ -213,7 +213,7 @@ TEST(Heap, CorruptedLinkIsNeverFollowed) {
     const auto r = h->allocate(16);
     ASSERT_FALSE(r) << "allocated 0x" << std::hex << *r;
     EXPECT_EQ(r.error().code, Errc::corrupted);
-    const auto cls = SizeClasses<DefaultGeometry>::insert(c.size_w(a).load(StdAtomicPolicy::relaxed));
+    const auto cls = SizeClasses<DefaultGeometry>::mapping_insert(c.size_w(a).load(StdAtomicPolicy::relaxed));
     EXPECT_EQ(unpack_head(c.head_w(cls).load(StdAtomicPolicy::relaxed)).offset, a) << "head unchanged";
 }
 
@@ -224,7 +224,7 @@ TEST(Heap, MisalignedHeadIsNeverFollowed) {
     while (h->allocate(16)) {}
     ASSERT_TRUE(h->free(a));
     const auto& c = h->context();
-    const auto cls = SizeClasses<DefaultGeometry>::insert(c.size_w(a).load(StdAtomicPolicy::relaxed));
+    const auto cls = SizeClasses<DefaultGeometry>::mapping_insert(c.size_w(a).load(StdAtomicPolicy::relaxed));
     const Head old = unpack_head(c.head_w(cls).load(StdAtomicPolicy::relaxed));
     // Make the words a misaligned "block" at a + 4 would use look plausible, so that only the
     // alignment check can refuse it: its next_free is a's check word, its size is a's state word.
@@ -247,7 +247,7 @@ TEST(Heap, DetachAdvancesTheTagLikeEveryHeadCas) {
     ASSERT_TRUE(h->allocate(16));  // guard: a stays alone on its list
     ASSERT_TRUE(h->free(a));
     const auto& c = h->context();
-    const auto cls = SizeClasses<DefaultGeometry>::insert(c.size_w(a).load(P::relaxed));
+    const auto cls = SizeClasses<DefaultGeometry>::mapping_insert(c.size_w(a).load(P::relaxed));
     const Head before = unpack_head(c.head_w(cls).load(P::relaxed));
     ASSERT_EQ(before.offset, a);
     FreeLists<std::decay_t<decltype(c)>> lists(c);

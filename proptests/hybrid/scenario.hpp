@@ -33,7 +33,7 @@ struct GeneratedProgram {
     std::uint32_t mine[N][3]{};  // live allocations per thread (a stack)
     int live[N]{};
     bool alone[N]{}, fills[N]{}, frees[N]{}, setup_freed[N]{};
-    static constexpr std::uint32_t CLS = SizeClasses<G>::insert(ControlLayout<G>::MIN_BLOCK);
+    static constexpr std::uint32_t CLS = SizeClasses<G>::mapping_insert(ControlLayout<G>::MIN_BLOCK);
     std::uint32_t held[N][3]{};  // list-popped blocks per thread (oldest first)
     int nheld[N]{};
 

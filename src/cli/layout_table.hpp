@@ -32,8 +32,8 @@ inline std::string layout_table() {
     AMX_HDR(next_free, "free-list link while listed");
     AMX_HDR(check, "header check word, 0 once absorbed");
     AMX_HDR(list_hint, "class last pushed to (hint)");
-    AMX_HDR(owner, "heal token while heal owns the block");
-    AMX_HDR(reserved, "participant slot + 1 of the allocating process, 0 = unregistered");
+    AMX_HDR(heal_token, "heal token while heal owns the block");
+    AMX_HDR(allocated_by, "participant slot + 1 of the allocating process, 0 = unregistered");
 #undef AMX_HDR
     return s;
 }

@@ -79,7 +79,7 @@ Outcome run_child(const MatrixHandler& h, const SweepScenario& sc, const Plan& p
         ::close(fds[0]);
     }
     int status = 0;
-    ::waitpid(pid, &status, 0);  // reaped before recover: a zombie would still count as alive
+    ::waitpid(pid, &status, 0);
     o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     return o;
 }

@@ -15,8 +15,9 @@ namespace {
 
 using L = ControlLayout<DefaultGeometry>;
 
-// A child that attaches, allocates `n` blocks of 100 bytes and dies without detaching.
-std::vector<std::uint32_t> child_allocates_and_dies(const MatrixHandler& h, int n) {
+// A child that attaches, allocates `n` blocks of 100 bytes and dies without detaching. With
+// `reap` false the caller gets the child's pid in *zombie and must reap it.
+std::vector<std::uint32_t> child_allocates_and_dies(const MatrixHandler& h, int n, pid_t* zombie = nullptr) {
     int fds[2];
     if (::pipe(fds) != 0) return {};
     const pid_t pid = ::fork();
@@ -37,9 +38,34 @@ std::vector<std::uint32_t> child_allocates_and_dies(const MatrixHandler& h, int 
     std::uint32_t off = 0;
     while (::read(fds[0], &off, sizeof off) == sizeof off) out.push_back(off);
     ::close(fds[0]);
+    if (zombie != nullptr) {
+        *zombie = pid;  // the pipe closed: the child has exited and stays a zombie until reaped
+        return out;
+    }
     int status = 0;
-    ::waitpid(pid, &status, 0);  // reaped: a zombie would still count as alive
+    ::waitpid(pid, &status, 0);
     return out;
+}
+
+// A zombie (exited, not yet reaped) is dead for the registry exactly as it is for a segment's
+// creator (process_alive decides both): its blocks are orphans at once, before anyone reaps it.
+TEST(Registry, AZombieParticipantIsDead) {
+    auto h = MatrixHandler::in_memory(1 << 20);
+    ASSERT_TRUE(h);
+    pid_t zombie = 0;
+    const auto blocks = child_allocates_and_dies(*h, 3, &zombie);
+    ASSERT_EQ(blocks.size(), 3u);
+    ASSERT_GT(zombie, 0);
+    siginfo_t info{};  // wait until the child has exited, without reaping it (WNOWAIT)
+    ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(zombie), &info, WEXITED | WNOWAIT), 0);
+    const Stats s = h->stats();
+    EXPECT_EQ(s.live_participants, 1u);
+    EXPECT_EQ(s.dead_participants, 1u);
+    const auto r = h->recover(RecoverOptions{.dry_run = true});
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->orphans.size(), 3u);
+    int status = 0;
+    ::waitpid(zombie, &status, 0);
 }
 
 TEST(Registry, AttachClaimsDetachReleasesStatsList) {
@@ -140,7 +166,7 @@ TEST(Recover, TransientBlocksBecomeFreeAndTagsGrow) {
     // What a participant killed mid-free leaves: ACKED; mid-merge: COALESCING; an unattributed live block.
     c.state_w(b[1]).store(STATE_ACKED, StdAtomicPolicy::relaxed);
     c.state_w(b[2]).store(STATE_COALESCING, StdAtomicPolicy::relaxed);
-    c.word(b[4], hdr::RESERVED).store(0, StdAtomicPolicy::relaxed);
+    c.word(b[4], hdr::ALLOCATED_BY).store(0, StdAtomicPolicy::relaxed);
     std::vector<std::uint32_t> tags;
     for (std::uint32_t cls = 0; cls < SizeClasses<DefaultGeometry>::CLASS_COUNT; ++cls) {
         tags.push_back(unpack_head(c.head_w(cls).load(StdAtomicPolicy::relaxed)).tag);

@@ -65,7 +65,7 @@ TEST(Regression, U3_SearchNeverReturnsABlockSmallerThanTheRequest) {
     const std::uint32_t guard = *h->allocate(16);
     ASSERT_TRUE(h->free(a));
     ASSERT_EQ(size_of(h, a), 256u);
-    ASSERT_EQ(Map::insert(256), Map::insert(272)) << "the trigger needs both in one class";
+    ASSERT_EQ(Map::mapping_insert(256), Map::mapping_insert(272)) << "the trigger needs both in one class";
     const std::uint32_t n = 272 - BLOCK_HEADER_SIZE;
     const std::uint32_t b = *h->allocate(n);
     EXPECT_NE(b, a);

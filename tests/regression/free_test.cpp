@@ -259,8 +259,8 @@ TEST(Regression, U27_OracleReportsEachCorruption) {
         h->context().state_w(a).store(STATE_FREE, P::relaxed);
         h->context().state_w(b).store(STATE_FREE, P::relaxed);
         FreeLists<TestHeap<>::H::Ctx> lists(h->context());
-        lists.push(Map::insert(48), a);
-        lists.push(Map::insert(48), b);
+        lists.push(Map::mapping_insert(48), a);
+        lists.push(Map::mapping_insert(48), b);
         EXPECT_TRUE(h.verify().ok()) << "adjacent free blocks are legal before heal";
         EXPECT_TRUE(has(h.verify(VerifyMode::after_heal), "CO1"));
     }
@@ -270,7 +270,7 @@ TEST(Regression, U27_OracleReportsEachCorruption) {
         (void)*h->allocate(16);
         ASSERT_TRUE(h->free(a));
         FreeLists<TestHeap<>::H::Ctx> lists(h->context());
-        lists.push(Map::insert(48) + 1, a);  // a second list holds it too
+        lists.push(Map::mapping_insert(48) + 1, a);  // a second list holds it too
         const auto r = h.verify();
         EXPECT_TRUE(has(r, "FL3")) << r.to_string();
     }

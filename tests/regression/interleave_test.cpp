@@ -17,7 +17,7 @@ namespace {
 using TH = BufferHeap<InterposePolicy>;
 using L = TH::Layout;
 using M = TH::Map;
-constexpr std::uint32_t SMALL_CLASS = M::insert(48);  // class of a 16-byte payload block
+constexpr std::uint32_t SMALL_CLASS = M::mapping_insert(48);  // class of a 16-byte payload block
 
 struct Disarm {
     ~Disarm() { Interleave::disarm(); }

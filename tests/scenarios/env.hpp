@@ -22,7 +22,7 @@ struct Env {
     using H = Heap<P, G>;
     using L = ControlLayout<G>;
     // The class of a minimal block: where the list scenarios (lists.hpp) push and pop.
-    static constexpr std::uint32_t MIN_CLASS = SizeClasses<G>::insert(L::MIN_BLOCK);
+    static constexpr std::uint32_t MIN_CLASS = SizeClasses<G>::mapping_insert(L::MIN_BLOCK);
     static constexpr std::uint32_t SHADOW_SLOTS = 128;  // one per 16-byte granule: 2 KiB of blocks
 
     H heap;

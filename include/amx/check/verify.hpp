@@ -163,7 +163,7 @@ private:
             if (st->listed++ > 0) { add("FL3", cls, b, "block listed twice"); return; }
             ++rep_.listed;
             if (st->state != STATE_FREE) add("FL2", cls, b, "listed block is not FREE");
-            if (Map::insert(st->size) != cls) add("FL4", cls, b, "block filed under the wrong class");
+            if (Map::mapping_insert(st->size) != cls) add("FL4", cls, b, "block filed under the wrong class");
             b = c_.next_w(b).load(P::relaxed);
             if (!c_.plausible_link(b)) { add("FL5", cls, b, "list link outside the segment"); return; }
         }

@@ -54,10 +54,10 @@ public:
     // bitmaps (whose bits may lag a push): the out-of-memory decision uses it.
     FitResult try_fit(std::uint32_t need, std::uint32_t& held, bool exhaustive = false) const {
         bool interfered = false;
-        FitResult r = search_up(Map::search(need), need, interfered, held, exhaustive);
+        FitResult r = search_up(Map::mapping_search(need), need, interfered, held, exhaustive);
         if (r.status == FitStatus::none) {
-            const std::uint32_t own = Map::insert(need);
-            if (own < Map::search(need)) r = scan_class(own, need, interfered, held);
+            const std::uint32_t own = Map::mapping_insert(need);
+            if (own < Map::mapping_search(need)) r = scan_class(own, need, interfered, held);
         }
         if (r.status == FitStatus::none && interfered) r.status = FitStatus::interfered;
         return r;
@@ -68,7 +68,7 @@ public:
         for (std::uint32_t i = 0; held != 0 && i < c_.max_blocks(); ++i) {
             const std::uint32_t next = c_.next_w(held).load(P::relaxed);
             c_.state_w(held).store(STATE_FREE, P::relaxed);
-            lists_.push(Map::insert(c_.size_w(held).load(P::relaxed)), held);
+            lists_.push(Map::mapping_insert(c_.size_w(held).load(P::relaxed)), held);
             held = next;
         }
     }

@@ -93,9 +93,9 @@ public:
 
     // Publishes an owned block as FREE on the list of its size.
     bool publish_free(std::uint32_t b) const {
-        c_.owner_w(b).store(0, P::relaxed);
+        c_.heal_token_w(b).store(0, P::relaxed);
         c_.state_w(b).store(STATE_FREE, P::relaxed);  // published by @FL.push.cas
-        return lists_.push(Map::insert(c_.size_w(b).load(P::relaxed)), b);
+        return lists_.push(Map::mapping_insert(c_.size_w(b).load(P::relaxed)), b);
     }
 
 private:

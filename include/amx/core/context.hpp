@@ -34,7 +34,7 @@ struct Context {
     auto next_w(std::uint32_t b) const { return word(b, hdr::NEXT_FREE); }
     auto check_w(std::uint32_t b) const { return word(b, hdr::CHECK); }
     auto hint_w(std::uint32_t b) const { return word(b, hdr::LIST_HINT); }
-    auto owner_w(std::uint32_t b) const { return word(b, hdr::OWNER); }
+    auto heal_token_w(std::uint32_t b) const { return word(b, hdr::HEAL_TOKEN); }
     auto head_w(std::uint32_t cls) const { return mem.u64(Layout::head(cls)); }
     auto fl_w() const { return mem.u32(Layout::FL_BITMAP); }
     auto sl_w(std::uint32_t fl) const { return mem.u32(Layout::sl_bitmap(fl)); }
@@ -71,15 +71,15 @@ struct Context {
         next_w(b).store(0, P::relaxed);
         check_w(b).store(expected_check(b), P::relaxed);
         hint_w(b).store(0, P::relaxed);
-        owner_w(b).store(0, P::relaxed);
-        word(b, hdr::RESERVED).store(0, P::relaxed);
+        heal_token_w(b).store(0, P::relaxed);
+        word(b, hdr::ALLOCATED_BY).store(0, P::relaxed);
     }
     // Erases a header that has been absorbed into its left neighbour (the caller owns both).
     void kill_header(std::uint32_t b) const {
         check_w(b).store(0, P::relaxed);
         state_w(b).store(STATE_COALESCING, P::relaxed);
         size_w(b).store(0, P::relaxed);
-        owner_w(b).store(0, P::relaxed);
+        heal_token_w(b).store(0, P::relaxed);
     }
 };
 

@@ -8,9 +8,9 @@
 // Protocol (no lock, no waiting; concurrent heals are safe because each merges only what it owns):
 //   1. Take a unique token (heal_serial) and raise heals_running.
 //   2. Detach every list (one tagged CAS each); every detached block is ours. Mark each COALESCING
-//      with owner = token and thread it onto a private chain.
+//      with heal_token = token and thread it onto a private chain.
 //   3. For each block B of the chain still ours: while its right neighbour R (a genuine header,
-//      since we own B) carries our token, absorb R into B (R's header is killed, owner = 0).
+//      since we own B) carries our token, absorb R into B (R's header is killed, heal_token = 0).
 //   4. Walk the chain again, threading the survivors onto a second chain (absorbed headers are
 //      interior now and must not be read once a survivor is published).
 //   5. Push every survivor on the list of its size; lower heals_running.
@@ -80,7 +80,7 @@ private:
                 }
                 const std::uint32_t next = c_.next_w(b).load(P::relaxed);
                 c_.state_w(b).store(STATE_COALESCING, P::relaxed);
-                c_.owner_w(b).store(token, P::relaxed);
+                c_.heal_token_w(b).store(token, P::relaxed);
                 c_.next_w(b).store(chain, P::relaxed);
                 chain = b;
                 b = next;
@@ -91,7 +91,7 @@ private:
     }
 
     bool ours(std::uint32_t b, std::uint32_t token) const {
-        return c_.owner_w(b).load(P::relaxed) == token &&
+        return c_.heal_token_w(b).load(P::relaxed) == token &&
                c_.state_w(b).load(P::relaxed) == STATE_COALESCING;
     }
 
@@ -108,7 +108,7 @@ private:
                 const std::uint32_t w = r + rsize;
                 if (w < c_.end) c_.prev_w(w).store(b, P::relaxed);  // we own w's left neighbour
                 c_.size_w(b).store(size + rsize, P::relaxed);
-                c_.kill_header(r);  // owner = 0: skipped below; next_free stays for the walk
+                c_.kill_header(r);  // heal_token = 0: skipped below; next_free stays for the walk
                 ++rep.merged;
             }
             b = next;

@@ -68,7 +68,7 @@ public:
     Result<std::uint32_t> live_payload(std::uint32_t h) const;
 
     // Chaos hook (issue 8): the participant registry slot + 1 of the process using this heap, or 0
-    // (unregistered). allocate() records it in the block header's `reserved` word so recover() can
+    // (unregistered). allocate() records it in the block header's `allocated_by` word so recover() can
     // attribute live blocks of dead processes. Set once by the handler before the heap is shared.
     void set_participant(std::uint32_t id) noexcept { participant_ = id; }
     std::uint32_t participant() const noexcept { return participant_; }
@@ -121,7 +121,7 @@ private:
         for (std::uint32_t i = 0; i < spins && i < G::SETTLE_SPINS; ++i) P::spin_hint();
     }
     // Chaos hook: the block is ours (popped, not yet published); @AL.publish releases the store.
-    void record_owner(std::uint32_t b) const { ctx_.word(b, hdr::RESERVED).store(participant_, P::relaxed); }
+    void record_allocated_by(std::uint32_t b) const { ctx_.word(b, hdr::ALLOCATED_BY).store(participant_, P::relaxed); }
 
     Ctx ctx_;
     std::uint32_t participant_ = 0;
@@ -189,7 +189,7 @@ Result<void> Heap<P, G>::format(const Memory& mem, const FormatParams& fp) {
     Ctx ctx{mem, Layout::FIRST_BLOCK, h.capacity, static_cast<std::uint32_t>(h.nonce)};
     ctx.write_header(ctx.first, ctx.end - ctx.first, STATE_FREE, 0);
     FreeLists<Ctx> lists(ctx);
-    lists.push(Map::insert(ctx.end - ctx.first), ctx.first);
+    lists.push(Map::mapping_insert(ctx.end - ctx.first), ctx.first);
     // @SEG.ready release: pairs with @SEG.attach acquire (every word above is visible to attachers).
     mem.u32(seg::INIT_STATE).store(INIT_READY, P::release);
     return {};
@@ -248,7 +248,7 @@ Result<std::uint32_t> Heap<P, G>::allocate(std::uint64_t n) const {
     Transit<Ctx> transit(ctx_);
     transit.enter();
     auto take = [&](std::uint32_t b) {
-        record_owner(b);
+        record_allocated_by(b);
         p.alloc.finish(b, need);
         return b;
     };

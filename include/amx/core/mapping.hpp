@@ -25,7 +25,7 @@ struct SizeClasses {
     static constexpr std::uint64_t SMALL = std::uint64_t{1} << SHIFT;
 
     // Class index of size s, clamped to the overflow class.
-    static constexpr std::uint32_t insert(std::uint64_t s) noexcept {
+    static constexpr std::uint32_t mapping_insert(std::uint64_t s) noexcept {
         if (s < SMALL) return static_cast<std::uint32_t>(s >> G::ALIGN_LOG2);
         const std::uint32_t m = 63 - static_cast<std::uint32_t>(std::countl_zero(s));
         const std::uint32_t fl = m - SHIFT + 1;
@@ -35,7 +35,7 @@ struct SizeClasses {
     }
 
     // First class guaranteed to hold s; the overflow class when none is guaranteed.
-    static constexpr std::uint32_t search(std::uint64_t s) noexcept {
+    static constexpr std::uint32_t mapping_search(std::uint64_t s) noexcept {
         if (s > (std::uint64_t{1} << 62)) return OVERFLOW_CLASS;  // round-up below must not wrap
         if (s >= SMALL) {
             const std::uint32_t m = 63 - static_cast<std::uint32_t>(std::countl_zero(s));
@@ -43,7 +43,7 @@ struct SizeClasses {
         } else {
             s += (std::uint64_t{1} << G::ALIGN_LOG2) - 1;
         }
-        return insert(s);
+        return mapping_insert(s);
     }
 
     // Smallest size filed under class c (for the checker and the fuzzers).

@@ -3,7 +3,8 @@
 // Registry. ControlLayout::REGISTRY holds REGISTRY_SLOTS 64-bit words, each 0 (free) or
 // pack_participant(pid, start time). A process claims a slot by CAS 0 -> identity when it attaches
 // and releases it by CAS identity -> 0 when it detaches; allocate() records slot + 1 in the block
-// header's `reserved` word (Heap::record_owner), so a live block names the process that allocated it.
+// header's `allocated_by` word (Heap::record_allocated_by), so a live block names the process that
+// allocated it.
 // The core knows no processes: whether an identity is alive is the caller's predicate.
 //
 // recover() rebuilds every list from the physical chain. It is explicit (allocate and free never
@@ -213,7 +214,7 @@ private:
 
     Seen classify(const ChainBlock& blk, const RecoverOptions& o) {
         const std::uint32_t b = blk.offset, size = blk.size, state = blk.state;
-        const std::uint32_t who = c_.word(b, hdr::RESERVED).load(P::relaxed);
+        const std::uint32_t who = c_.word(b, hdr::ALLOCATED_BY).load(P::relaxed);
         Seen s{b, size, state, c_.prev_w(b).load(P::relaxed), who, Fate::make_free};
         if (state == STATE_FREE) { ++rep_.free_before; return s; }
         if (state == STATE_ACKED || state == STATE_COALESCING) { ++rep_.transient; return s; }
@@ -249,7 +250,7 @@ private:
             std::uint32_t run = s.size;
             while (j < seen_.size() && seen_[j].fate == Fate::make_free) run += seen_[j++].size;
             make_free_block(s.offset, run, prev, i, j);
-            const std::uint32_t cls = Map::insert(run);
+            const std::uint32_t cls = Map::mapping_insert(run);
             c_.hint_w(s.offset).store(cls, P::relaxed);
             c_.next_w(s.offset).store(heads[cls], P::relaxed);
             heads[cls] = s.offset;
@@ -278,8 +279,8 @@ private:
     // Blocks seen_[i..j) become one FREE block at seen_[i].offset of `run` bytes.
     void make_free_block(std::uint32_t b, std::uint32_t run, std::uint32_t prev, std::size_t i, std::size_t j) {
         c_.state_w(b).store(STATE_FREE, P::relaxed);
-        c_.owner_w(b).store(0, P::relaxed);
-        c_.word(b, hdr::RESERVED).store(0, P::relaxed);
+        c_.heal_token_w(b).store(0, P::relaxed);
+        c_.word(b, hdr::ALLOCATED_BY).store(0, P::relaxed);
         c_.prev_w(b).store(prev, P::relaxed);
         if (j < seen_.size()) {
             const std::uint32_t w = seen_[j].offset;  // the next kept block: its left neighbour is b

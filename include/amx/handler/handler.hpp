@@ -41,11 +41,11 @@ inline constexpr Order seq_cst = StdAtomicPolicy::seq_cst;
 
 class SharedHandler;
 
-// Whether the process a registry slot names still runs: same pid and same start time (pid reuse).
-// A zombie (killed, not yet reaped) still counts as alive.
+// Whether the process a registry slot names still runs: same pid and the same low 32 bits of its
+// start time (pid reuse; a slot that recorded no start time matches any). process_alive decides, so
+// a zombie counts as dead here exactly as it does for a segment's creator.
 inline bool participant_alive(std::uint32_t pid, std::uint32_t start32) {
-    const std::uint64_t now = process_start_time(static_cast<pid_t>(pid));
-    return now != 0 && (start32 == 0 || static_cast<std::uint32_t>(now) == start32);
+    return process_alive(pid, start32, start32 == 0 ? 0 : 0xFFFFFFFFu);
 }
 
 // This process's registry slot while a MatrixHandler lives. Claimed at attach; released at

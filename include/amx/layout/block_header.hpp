@@ -2,7 +2,8 @@
 // contract); a block's size counts its header.
 //
 // Field ownership (docs/PROTOCOL.md, "Who writes what"):
-//   size, state, next_free, check, list_hint, owner: the block's owner (a list, a thread, heal);
+//   size, state, next_free, check, list_hint, heal_token, allocated_by: the block's owner (a list,
+//   a thread, heal);
 //   prev_phys: the owner of the physically previous block (it changes when that block splits or
 //              absorbs), or the block's creator.
 #pragma once
@@ -30,8 +31,8 @@ struct BlockHeader {
     std::uint32_t next_free;  // free-list link while listed; 0 = end of list
     std::uint32_t check;      // header_check(offset, nonce) while a header; 0 once absorbed
     std::uint32_t list_hint;  // class index the block was last pushed to (a hint, validated)
-    std::uint32_t owner;      // heal token while heal owns it; 0 otherwise
-    std::uint32_t reserved;   // participant slot + 1 of the allocating process (recover()), 0 = none
+    std::uint32_t heal_token;    // heal token while heal owns it; 0 otherwise
+    std::uint32_t allocated_by;// participant slot + 1 of the allocating process (recover()), 0 = none
 };
 
 inline constexpr std::uint32_t BLOCK_HEADER_SIZE = sizeof(BlockHeader);
@@ -45,8 +46,8 @@ inline constexpr std::uint32_t PREV_PHYS = offsetof(BlockHeader, prev_phys);
 inline constexpr std::uint32_t NEXT_FREE = offsetof(BlockHeader, next_free);
 inline constexpr std::uint32_t CHECK = offsetof(BlockHeader, check);
 inline constexpr std::uint32_t LIST_HINT = offsetof(BlockHeader, list_hint);
-inline constexpr std::uint32_t OWNER = offsetof(BlockHeader, owner);
-inline constexpr std::uint32_t RESERVED = offsetof(BlockHeader, reserved);
+inline constexpr std::uint32_t HEAL_TOKEN = offsetof(BlockHeader, heal_token);
+inline constexpr std::uint32_t ALLOCATED_BY = offsetof(BlockHeader, allocated_by);
 }  // namespace hdr
 
 // The check word a genuine header at `offset` carries in a segment with nonce `nonce32`. User

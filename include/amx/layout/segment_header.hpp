@@ -210,7 +210,7 @@ constexpr std::uint64_t layout_fingerprint() noexcept {
                             std::uint64_t{hdr::SIZE}, std::uint64_t{hdr::STATE},
                             std::uint64_t{hdr::PREV_PHYS}, std::uint64_t{hdr::NEXT_FREE},
                             std::uint64_t{hdr::CHECK}, std::uint64_t{hdr::LIST_HINT},
-                            std::uint64_t{hdr::OWNER}, std::uint64_t{G::ALIGN_LOG2},
+                            std::uint64_t{hdr::HEAL_TOKEN}, std::uint64_t{G::ALIGN_LOG2},
                             std::uint64_t{G::SL_LOG2}, std::uint64_t{G::FL_COUNT},
                             std::uint64_t{G::TAG_BITS}, std::uint64_t{G::MIN_PAYLOAD},
                             std::uint64_t{C::HEADS}, std::uint64_t{C::FIRST_BLOCK},

@@ -96,7 +96,10 @@ Result<MappingPtr> create_in_memory(std::uint64_t size);
 
 // Identity of this process for the segment header: pid and start time (clock ticks since boot).
 std::uint64_t process_start_time(pid_t pid);  // 0 if the process does not exist
-// True if pid runs and started at start_time (a zombie counts as dead).
-bool process_alive(std::uint32_t pid, std::uint64_t start_time);
+// True if pid runs and its start time agrees with start_time on the bits of start_mask (all of them
+// by default; a participant records only the low 32 bits, and 0 when it could not read its own).
+// A zombie (exited, not yet reaped) counts as dead: it can never touch the segment again. This one
+// predicate decides both a creator's and a participant's liveness.
+bool process_alive(std::uint32_t pid, std::uint64_t start_time, std::uint64_t start_mask = ~std::uint64_t{0});
 
 }  // namespace amx
