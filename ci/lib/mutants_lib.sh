@@ -26,9 +26,6 @@ declare -A MUT_TESTS=(
 MUT_FLAGS=${AMX_MUTANT_CXXFLAGS:--O0}      # the ctest stages: compile time dominates, not run time
 MUT_MODEL_FLAGS=${AMX_MUTANT_MODEL_FLAGS:--O1}
 MUT_JOBS=${AMX_MUTANT_JOBS:-2}
-# Tests that fail on the clean tree now and then (they count allocation failures, and the core
-# still reports spurious contention / out_of_memory for 2 threads at -O0): never a kill on their own.
-MUT_FLAKY=${AMX_MUTANT_FLAKY:-"Handler.ShareAcrossThreads Stress.OriginalWorkloadTwoThreadsStaysClean Regression.U15_SmallLiveSetUnderContentionNeverFails"}
 
 mut_log() { printf '%s\n' "$*" >&2; }
 
@@ -93,10 +90,6 @@ mut_stage_ctest() {
   # Killed only by a failure the clean tree does not have (baseline signature of this stage).
   local new; new=$(comm -23 <(mut_signature "$log") <(sort -u "$W/baseline-sig/$stage" 2>/dev/null))
   [ -z "$new" ] && return 0
-  # Failures only of tests that flake on the clean tree (spurious allocation failures of the core
-  # under contention, see the report) are not a kill; a crash or timeout of the binary still is.
-  local real; real=$(grep -v -e '(Failed)$' $(for f in $MUT_FLAKY; do printf -- '-e case:%s ' "$f"; done) <<<"$new")
-  if [ -z "$real" ]; then echo "flaky-only failure, not a kill: $(echo $new)" >>"$log"; return 0; fi
   STAGE_CHECK=$(echo $new)
   return 1
 }

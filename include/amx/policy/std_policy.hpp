@@ -80,7 +80,8 @@ struct StdAtomicPolicy {
     static void fence(order o) noexcept { std::atomic_thread_fence(o); }
     // Optional hooks for late allocation retries (Heap::backoff): give the CPU away, or sleep.
     static void yield_thread() noexcept { std::this_thread::yield(); }
-    static void sleep_briefly() noexcept { std::this_thread::sleep_for(std::chrono::microseconds(50)); }
+    static constexpr std::chrono::microseconds BRIEF_SLEEP{50};
+    static void sleep_briefly() noexcept { std::this_thread::sleep_for(BRIEF_SLEEP); }
 };
 
 static_assert(AtomicPolicy<StdAtomicPolicy>);
