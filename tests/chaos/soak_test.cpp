@@ -18,8 +18,8 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <cstring>
+#include <fstream>
 #include <random>
 #include <set>
 #include <thread>
@@ -101,13 +101,15 @@ public:
     // counts from the SIGCONT: the stop is not its fault.
     // Why not wall time: every call is bounded by its own steps and the retry budget (about 25 ms of
     // sleeps), but on a loaded machine a runnable worker can wait for a CPU for longer than any
-    // deadline (this watchdog fired once at 1 s of wall time in a ctest -j2 beside four CPU-heavy
-    // jobs, on a correct tree). Time spent running or sleeping in its own backoff still counts, so
-    // a hang (a loop that never ends, spinning or sleeping) still reaches the deadline, later only
-    // by the time the hung worker waits for a CPU.
-    // The kernel's run_delay covers the whole process; we read it at every look and charge a call
-    // with the waiting since the look before the one that first saw it. That may include up to
-    // one polling interval of waiting before the call began: the measure is low by at most that.
+    // deadline (with wall time this test failed on a correct tree in a ctest -j2 beside four
+    // CPU-heavy jobs, and one call took 2.76 s of wall time in a run beside other agents' builds).
+    // Time spent running or sleeping in its own backoff still counts, so a hang (a loop that never
+    // ends, spinning or sleeping) still reaches the deadline, later only by the time the hung
+    // worker waits for a CPU.
+    // The kernel's run_delay covers the whole (single-threaded) worker; we read it at every look
+    // and charge a call with the waiting since the look before the one that first saw it. That
+    // may include the worker's waiting in the polling interval before the call began: the measure
+    // is low by at most that.
     std::uint64_t longest_in_flight(int stopped) {
         std::uint64_t worst = 0;
         const std::uint64_t now = now_ns();

@@ -58,11 +58,13 @@ public:
     void arrive() { done_.arrive_and_wait(); }
 
     // One allocation call of thread `self`; a `contention` result is recorded with the call's wall
-    // time and the most CPU time any other thread can have got during it. Reading another thread's
-    // CPU clock is a system call, too slow for every call of a stress loop, so each thread
-    // publishes its own CPU time every PUBLISH_EVERY calls and a call starts from the others'
-    // published values: older than the call, so the CPU time charged to the window is an upper
-    // bound (too high by at most PUBLISH_EVERY operations of the other thread, microseconds).
+    // time and, for the other thread that ran least during it, an upper bound of its CPU time in
+    // the call. Reading another thread's CPU clock is a system call, too slow for every call of a
+    // stress loop, so each thread publishes its own CPU time every PUBLISH_EVERY of its calls and
+    // a call starts from the others' published values: taken before the call, so the CPU time
+    // charged to the call is too high by at most what the other thread ran since it published
+    // (PUBLISH_EVERY allocations and the frees between them, well under a millisecond). Too high
+    // only makes (b) stricter.
     template <class F>
     auto call(int self, F&& allocate) {
         Slot& me = slots_[static_cast<std::size_t>(self)];
