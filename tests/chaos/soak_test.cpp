@@ -2,7 +2,8 @@
 // run 45 % allocate / 45 % free / 10 % state transitions with log-uniform sizes (16 B..64 KiB). A
 // killer sends SIGKILL to a random worker every 10-50 ms and respawns it at once (the newcomer
 // adopts the victim's journal); the other workers never stop. A watchdog fails the run if any call
-// stays in flight for more than 1 s. Afterwards: verify(), recover(), verify(); conservation
+// stays in flight for more than 1 s not counting the time its worker waited for a CPU (see
+// Soak::longest_in_flight). Afterwards: verify(), recover(), verify(); conservation
 // (free + live + orphaned + leaked = capacity - overhead); blocks lost = non-free blocks no journal
 // names, at most one per kill.
 //
@@ -18,6 +19,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <random>
 #include <set>
 #include <thread>
@@ -31,6 +33,15 @@ int g_seconds = 20;
 std::uint32_t g_workers = 4;
 constexpr std::uint64_t SEGMENT = 64ull << 20;
 constexpr std::uint64_t WATCHDOG_NS = 1000000000ull;
+
+// Nanoseconds process pid has spent runnable but waiting for a CPU (second field of
+// /proc/<pid>/schedstat, the scheduler's run_delay), or 0 if it cannot be read.
+std::uint64_t waited_for_cpu_ns(pid_t pid) {
+    std::ifstream f("/proc/" + std::to_string(pid) + "/schedstat");
+    std::uint64_t on_cpu = 0, waited = 0;
+    f >> on_cpu >> waited;
+    return f ? waited : 0;
+}
 
 class Soak {
 public:
@@ -57,6 +68,8 @@ public:
             Worker(*mine, ctl_->w[i], now_ns() ^ (static_cast<std::uint64_t>(::getpid()) << 32)).run(ctl_->stop);
         }
         pids_[i] = pid;
+        tracked_[i] = {};
+        tracked_[i].waited_at_last_look = waited_for_cpu_ns(pid);
     }
     void start() {
         for (std::uint32_t i = 0; i < g_workers; ++i) spawn(i);
@@ -83,21 +96,43 @@ public:
             }
         }
     }
-    // Longest call in flight among the running workers (not the stopped one), in ns. A call that
-    // began before its worker's last SIGCONT counts from the SIGCONT: the stop is not its fault.
-    std::uint64_t longest_in_flight(int stopped) const {
+    // Longest call in flight among the running workers (not the stopped one), in ns, not counting
+    // the time its worker waited for a CPU. A call that began before its worker's last SIGCONT
+    // counts from the SIGCONT: the stop is not its fault.
+    // Why not wall time: every call is bounded by its own steps and the retry budget (about 25 ms of
+    // sleeps), but on a loaded machine a runnable worker can wait for a CPU for longer than any
+    // deadline (with wall time this test failed on a correct tree in a ctest -j2 beside four
+    // CPU-heavy jobs, and one call took 2.76 s of wall time in a run beside other agents' builds).
+    // Time spent running or sleeping in its own backoff still counts, so a hang (a loop that never
+    // ends, spinning or sleeping) still reaches the deadline, later only by the time the hung
+    // worker waits for a CPU.
+    // The kernel's run_delay covers the whole (single-threaded) worker; we read it at every look
+    // and charge a call with the waiting since the look before the one that first saw it. That
+    // may include the worker's waiting in the polling interval before the call began: the measure
+    // is low by at most that.
+    std::uint64_t longest_in_flight(int stopped) {
         std::uint64_t worst = 0;
         const std::uint64_t now = now_ns();
         for (std::uint32_t i = 0; i < g_workers; ++i) {
             // One load: two could see "no call" and then a call that just began, and measure from 0.
             const std::uint64_t start = ctl_->w[i].call_start.load(std::memory_order_relaxed);
+            Tracked& k = tracked_[i];
+            const std::uint64_t waited = waited_for_cpu_ns(pids_[i]);
+            if (start != k.call_start) {
+                k.call_start = start;
+                k.waited_before_call = k.waited_at_last_look;
+            }
+            k.waited_at_last_look = waited;
             const std::uint64_t t = std::max(start, resumed_[i]);
-            if (static_cast<int>(i) != stopped && start != 0 && now > t) worst = std::max(worst, now - t);
+            if (static_cast<int>(i) == stopped || start == 0 || now <= t) continue;
+            const std::uint64_t queued = waited - std::min(waited, k.waited_before_call);
+            worst = std::max(worst, now - t - std::min(now - t, queued));
         }
         return worst;
     }
     void pause(std::uint32_t i) { ::kill(pids_[i], SIGSTOP); }
     void resume(std::uint32_t i) {
+        tracked_[i].waited_before_call = waited_for_cpu_ns(pids_[i]);  // a call is charged from here on
         ::kill(pids_[i], SIGCONT);
         resumed_[i] = now_ns();
     }
@@ -120,13 +155,17 @@ private:
     Control* ctl_;
     pid_t pids_[MAX_WORKERS] = {};
     std::uint64_t resumed_[MAX_WORKERS] = {};
+    struct Tracked {  // the watchdog's view of one worker's current call
+        std::uint64_t call_start = 0, waited_before_call = 0, waited_at_last_look = 0;
+    };
+    Tracked tracked_[MAX_WORKERS] = {};
     std::uint32_t kills_ = 0, unexpected_exits_ = 0;
     bool running_ = false;
 };
 
 struct Totals {
     std::uint64_t ops = 0, allocs = 0, frees = 0, transitions = 0, oom = 0, contention = 0, other = 0, broken = 0;
-    std::uint64_t calls = 0, max_ns = 0;
+    std::uint64_t calls = 0, max_ns = 0, max_cpu_ns = 0;
     double p50 = 0, p99 = 0, p999 = 0;
 };
 
@@ -138,6 +177,7 @@ Totals totals(const Control& c) {
         t.ops += w.ops; t.allocs += w.allocs; t.frees += w.frees; t.transitions += w.transitions;
         t.oom += w.oom; t.contention += w.contention; t.other += w.other_errors; t.broken += w.broken;
         t.max_ns = std::max<std::uint64_t>(t.max_ns, w.max_ns);
+        t.max_cpu_ns = std::max<std::uint64_t>(t.max_cpu_ns, w.max_cpu_ns);
         for (std::uint32_t b = 0; b < BUCKETS; ++b) { hist[b] += w.hist[b]; t.calls += w.hist[b]; }
     }
     auto quantile = [&](double q) {
@@ -232,7 +272,7 @@ TEST(Soak, KillNineWorkersAndRecover) {
             s.reap_unexpected();
             std::this_thread::sleep_for(std::chrono::milliseconds(2));
         }
-        ASSERT_LT(worst, WATCHDOG_NS) << "watchdog: a call stayed in flight over 1 s";
+        ASSERT_LT(worst, WATCHDOG_NS) << "watchdog: a call stayed in flight over 1 s (time waiting for a CPU not counted)";
         s.kill_and_respawn(victim(rng));
     }
     s.stop_all();
@@ -241,11 +281,11 @@ TEST(Soak, KillNineWorkersAndRecover) {
     print_totals("soak", t, secs);
     print_slowest(s.control());
     std::printf("[soak] %u workers x %.1f s, %u SIGKILLs, %u unexpected exits, longest call in flight seen by the "
-                "watchdog %.1f ms\n", g_workers, secs, s.kills(), s.unexpected_exits(), worst / 1e6);
+                "watchdog %.1f ms (time waiting for a CPU not counted)\n", g_workers, secs, s.kills(), s.unexpected_exits(), worst / 1e6);
     EXPECT_EQ(s.unexpected_exits(), 0u);
     EXPECT_EQ(t.broken, 0u);
     EXPECT_EQ(t.other, 0u);
-    EXPECT_LT(t.max_ns, WATCHDOG_NS);
+    EXPECT_LT(t.max_cpu_ns, WATCHDOG_NS) << "CPU time of one call";  // wall time: the watchdog's measure
     EXPECT_GT(s.kills(), 0u);
     const std::uint64_t lost = audit(s, s.kills());
     EXPECT_LE(lost, s.kills()) << "more than one block lost per kill";

@@ -183,8 +183,10 @@ struct HookedPolicy : MemoryOrders<std::memory_order, std::memory_order_relaxed,
 #endif
         }
     }
-    // Late allocation retries (Heap::backoff): give the CPU away, or sleep. Only for a hook that
-    // declares os_backoff (production).
+    // Late allocation retries (Heap::backoff): give the CPU away, or sleep for BRIEF_SLEEP (the
+    // contention bound of PROTOCOL.md §6 is counted in these sleeps: tests/support/contention_bound.hpp).
+    // Only for a hook that declares os_backoff (production).
+    static constexpr std::chrono::microseconds BRIEF_SLEEP{50};
     static void yield_thread() noexcept
         requires requires { requires Hook::os_backoff; }
     {
@@ -193,7 +195,7 @@ struct HookedPolicy : MemoryOrders<std::memory_order, std::memory_order_relaxed,
     static void sleep_briefly() noexcept
         requires requires { requires Hook::os_backoff; }
     {
-        std::this_thread::sleep_for(std::chrono::microseconds(50));
+        std::this_thread::sleep_for(BRIEF_SLEEP);
     }
 };
 
