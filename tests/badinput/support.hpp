@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -79,6 +80,18 @@ public:
 private:
     const char* kind_;
 };
+
+// main() of a multi-process test: gtest, the name sweep of `kind`, and one integer flag
+// ("--rounds=" or "--seconds=") that sets *value.
+inline int run_with_sweep(int argc, char** argv, const char* kind, const char* flag, int* value) {
+    ::testing::InitGoogleTest(&argc, argv);
+    ::testing::AddGlobalTestEnvironment(new SweepEnvironment(kind));
+    const std::size_t n = std::strlen(flag);
+    for (int i = 1; i < argc; ++i) {
+        if (std::strncmp(argv[i], flag, n) == 0) *value = std::atoi(argv[i] + n);
+    }
+    return RUN_ALL_TESTS();
+}
 
 // Expects an error with exactly this code; prints the error otherwise.
 #define EXPECT_ERRC(expr, errc)                                                              \

@@ -122,10 +122,5 @@ TEST(MultiProcess, EightProcessesBootstrapAtOnceExactlyOneFormats) {
 }  // namespace amx::testing_support
 
 int main(int argc, char** argv) {
-    ::testing::InitGoogleTest(&argc, argv);
-    ::testing::AddGlobalTestEnvironment(new amx::testing_support::SweepEnvironment("mp"));
-    for (int i = 1; i < argc; ++i) {
-        if (std::strncmp(argv[i], "--rounds=", 9) == 0) amx::testing_support::g_rounds = std::atoi(argv[i] + 9);
-    }
-    return RUN_ALL_TESTS();
+    return amx::testing_support::run_with_sweep(argc, argv, "mp", "--rounds=", &amx::testing_support::g_rounds);
 }

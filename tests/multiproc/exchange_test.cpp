@@ -205,10 +205,5 @@ TEST(MultiProcess, FourProcessesExchangeBlocksThroughUserStates) {
 }  // namespace amx::testing_support
 
 int main(int argc, char** argv) {
-    ::testing::InitGoogleTest(&argc, argv);
-    ::testing::AddGlobalTestEnvironment(new amx::testing_support::SweepEnvironment("mp"));
-    for (int i = 1; i < argc; ++i) {
-        if (std::strncmp(argv[i], "--seconds=", 10) == 0) amx::testing_support::g_seconds = std::atoi(argv[i] + 10);
-    }
-    return RUN_ALL_TESTS();
+    return amx::testing_support::run_with_sweep(argc, argv, "mp", "--seconds=", &amx::testing_support::g_seconds);
 }

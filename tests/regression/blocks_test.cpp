@@ -104,12 +104,7 @@ TEST(Regression, U5_SplitUpdatesTheRightNeighboursBackLink) {
 // the empty segment reported out of memory.
 TEST(Regression, U14_DescendingFreesCoalesceWithoutHeal) {
     TestHeap<> h(1 << 16);
-    std::vector<std::uint32_t> blocks;
-    for (;;) {
-        auto b = h->allocate(16);
-        if (!b) break;
-        blocks.push_back(*b);
-    }
+    std::vector<std::uint32_t> blocks = h.allocate_until_full(16);
     ASSERT_GE(blocks.size(), 100u);
     std::reverse(blocks.begin(), blocks.end());
     for (auto b : blocks) ASSERT_TRUE(h->free(b));
@@ -123,12 +118,7 @@ TEST(Regression, U14_DescendingFreesCoalesceWithoutHeal) {
 // by the automatic heal before an allocation may report out of memory.
 TEST(Regression, U14_AllocationHealsBeforeOutOfMemory) {
     TestHeap<> h(1 << 16);
-    std::vector<std::uint32_t> blocks;
-    for (;;) {
-        auto b = h->allocate(16);
-        if (!b) break;
-        blocks.push_back(*b);
-    }
+    std::vector<std::uint32_t> blocks = h.allocate_until_full(16);
     for (std::size_t i = 0; i < blocks.size(); i += 2) ASSERT_TRUE(h->free(blocks[i]));
     for (std::size_t i = 1; i < blocks.size(); i += 2) ASSERT_TRUE(h->free(blocks[i]));
     EXPECT_TRUE(h.verify().ok()) << h.verify().to_string();

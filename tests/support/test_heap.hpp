@@ -29,6 +29,12 @@ struct TestHeap {
     H* operator->() { return heap.get(); }
     VerifyReport verify(VerifyMode m = VerifyMode::quiescent) const { return amx::verify(*heap, m); }
     std::uint32_t data_bytes() const { return heap->capacity() - heap->first_block_offset(); }
+    // Allocates `size`-byte blocks until allocation fails; their header offsets in allocation order.
+    std::vector<std::uint32_t> allocate_until_full(std::uint32_t size) {
+        std::vector<std::uint32_t> blocks;
+        for (auto b = heap->allocate(size); b; b = heap->allocate(size)) blocks.push_back(*b);
+        return blocks;
+    }
 };
 
 // Fill patterns: a payload owned by `tag` holds bytes derived from (tag, offset, index).
