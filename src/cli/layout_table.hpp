@@ -12,27 +12,27 @@ namespace amx::cli {
 inline std::string layout_table() {
     using L = ControlLayout<DefaultGeometry>;
     std::string s;
-    char line[160];
-    auto row = [&](const char* area, std::size_t off, std::size_t size, const char* what) {
-        std::snprintf(line, sizeof line, "| %s | %zu | %zu | %s |\n", area, off, size, what);
+    char line[192];
+    auto row = [&](const char* area, std::size_t off, std::size_t size, const char* name, const char* what) {
+        std::snprintf(line, sizeof line, "| %s | %zu | %zu | `%s` | %s |\n", area, off, size, name, what);
         s += line;
     };
-    s += "| area | offset | bytes | field |\n|---|---|---|---|\n";
-    for (const SegmentField& f : SEGMENT_FIELDS) row("segment header", f.offset, f.bytes, f.meaning);
-    row("control", L::FL_BITMAP, 4, "fl bitmap");
-    row("control", L::SL_BITMAPS, 4 * DefaultGeometry::FL_COUNT, "sl bitmaps, one u32 per first level");
-    row("control", L::HEADS, 8 * L::CLASS_COUNT, "list heads, u64 {tag:32 | offset:32} per class");
-    row("control", L::REGISTRY, 8 * L::REGISTRY_SLOTS, "participant registry, u64 {start time:32 | pid:32} per slot, 0 = free");
-    row("control", L::TRANSIT, 64 * L::TRANSIT_SHARDS, "transit words, u64 {epoch:32 | active:32} per 64-byte line (PROTOCOL.md section 6)");
-    row("blocks", L::FIRST_BLOCK, 0, "first block header; blocks tile up to the capacity");
-#define AMX_HDR(f, what) row("block header", offsetof(BlockHeader, f), sizeof(BlockHeader::f), what)
+    s += "| area | offset | bytes | name | meaning |\n|---|---|---|---|---|\n";
+    for (const SegmentField& f : SEGMENT_FIELDS) row("segment header", f.offset, f.bytes, f.name, f.meaning);
+    row("control", L::FL_BITMAP, 4, "fl_bitmap", "fl bitmap");
+    row("control", L::SL_BITMAPS, 4 * DefaultGeometry::FL_COUNT, "sl_bitmaps", "sl bitmaps, one u32 per first level");
+    row("control", L::HEADS, 8 * L::CLASS_COUNT, "heads", "list heads, u64 {tag:32 | offset:32} per class");
+    row("control", L::REGISTRY, 8 * L::REGISTRY_SLOTS, "registry", "participant registry, u64 {start time:32 | pid:32} per slot, 0 = free");
+    row("control", L::TRANSIT, 64 * L::TRANSIT_SHARDS, "transit", "transit words, u64 {epoch:32 | active:32} per 64-byte line (PROTOCOL.md section 6)");
+    row("blocks", L::FIRST_BLOCK, 0, "first_block", "first block header; blocks tile up to the capacity");
+#define AMX_HDR(f, what) row("block header", offsetof(BlockHeader, f), sizeof(BlockHeader::f), #f, what)
     AMX_HDR(size, "block bytes including this header");
     AMX_HDR(state, "state");
     AMX_HDR(prev_phys, "header offset of the left neighbour, 0 = none");
     AMX_HDR(next_free, "free-list link while listed");
     AMX_HDR(check, "header check word, 0 once absorbed");
     AMX_HDR(list_hint, "class last pushed to (hint)");
-    AMX_HDR(heal_token, "heal token while heal owns the block");
+    AMX_HDR(heal_token, "heal token while heal owns the block, 0 otherwise");
     AMX_HDR(allocated_by, "participant slot + 1 of the allocating process, 0 = unregistered");
 #undef AMX_HDR
     return s;
