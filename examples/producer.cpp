@@ -26,11 +26,11 @@ bool put_in_ring(Ring& ring, std::uint32_t seq, std::uint32_t offset) {
 
 // README 3 begin
 int send(const amx::MatrixHandler& h, Ring& ring, std::uint32_t seq) {
-    auto msg = h.allocate<Message>();                   // tl::expected<amx::Block<Message>, amx::Error>
+    auto msg = h.allocate<Message>();                    // tl::expected<amx::Block<Message>, amx::Error>
     if (!msg) return fail("allocate", msg.error());
     h.write(*msg, make_message(seq));
     if (!put_in_ring(ring, seq, msg->offset)) return 2;  // a u32 offset: the same block in every process
-    auto ready = h.set_state(*msg, READY);              // user states are >= 49; now a consumer may take it
+    auto ready = h.set_state(*msg, READY);               // user states are >= 49: now a consumer may take it
     return ready ? 0 : fail("set_state", ready.error());
 }
 // README end
