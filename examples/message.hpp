@@ -57,6 +57,8 @@ struct Ring {
 };
 
 inline std::atomic_ref<std::uint32_t> word(std::uint32_t& w) { return std::atomic_ref<std::uint32_t>(w); }
+// Shared between processes: only an always lock-free atomic works there (no process-local lock).
+static_assert(std::atomic_ref<std::uint32_t>::is_always_lock_free);
 
 inline std::uint64_t checksum_of(const Message& m) {
     std::uint64_t h = 14695981039346656037ull ^ m.seq;  // FNV-1a
