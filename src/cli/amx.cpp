@@ -102,7 +102,9 @@ Problem describe(const amx::Error& e, const std::string& name) {
             return {fmt::format("{}: its creator died before it finished formatting", f), fmt::format("remove it: `amx unlink {} --force`", name)};
         case Errc::init_failed: return {fmt::format("{}: formatting failed", f), fmt::format("remove it: `amx unlink {} --force`", name)};
         case Errc::no_space:
-            return {fmt::format("{}: no room for {} bytes: {}", f, e.expected, sys), "free space in /dev/shm or use a smaller size"};
+            return {fmt::format("{}: no room for {} bytes: {}", f, e.expected, sys),
+                    e.found == EFBIG ? "raise the file-size limit (`ulimit -f`) or use a smaller size"
+                                     : "free space in /dev/shm or use a smaller size"};
         case Errc::permission_denied: return {fmt::format("{}: {}", f, sys), "run as the segment's owner or ask for group access"};
         case Errc::system_error:
             return {fmt::format("{}: {}{}", f, sys, e.context.empty() ? "" : " (" + e.context + ")"),
@@ -176,7 +178,9 @@ std::optional<std::uint64_t> parse_size(const std::string& s, std::string& why) 
 
 // Attaches (registers this process as a participant while it runs).
 std::optional<amx::MatrixHandler> open_segment(const std::string& name, int& rc) {
-    auto h = amx::MatrixHandler::attach(name);
+    amx::SegmentOptions o;
+    o.mode = 0660;  // the most a file may grant: owner-only and group segments both open
+    auto h = amx::MatrixHandler::attach(name, o);
     if (!h) {
         rc = fail_with(h.error(), name);
         return std::nullopt;
@@ -463,6 +467,12 @@ int cmd_recover(const amx::MatrixHandler& h, bool apply, bool reclaim, bool forc
               {"leaked_bytes", r->leaked_bytes}, {"orphans", list(r->orphans)}, {"orphans_reclaimed", r->orphans_reclaimed},
               {"leaked", list(r->leaked)}});
     } else {
+        const auto others = other_live(h.stats());
+        if (!others.empty()) {
+            fmt::print("{} other live participant(s) (pids {}): the figures are a snapshot of a segment in use (blocks in "
+                       "transit count as transient); --apply refuses while they run\n",
+                       others.size(), fmt::join(others, ", "));
+        }
         fmt::print("{}\n", r->to_string());
         if (!apply) fmt::print("nothing was written; pass --apply to act\n");
     }

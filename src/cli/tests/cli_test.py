@@ -1,0 +1,279 @@
+#!/usr/bin/env python3
+"""Drives the `amx` tool against real segments (docs/CLI.md): every command with and without --json,
+each input mistake with its error and exit code, a live multi-process segment (`amx demo`'s), and
+interrupts. Segment names carry this driver's pid (cli-PID-...) and are removed at the end; a run
+first removes what an earlier killed run left.
+
+  cli_test.py AMX GROUP     GROUP: input | commands | live | interrupts
+"""
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SHM = Path("/dev/shm")
+PREFIX = "cli-"
+OK, VIOLATIONS, FAILED, USAGE = 0, 1, 2, 3
+AMX = ""
+failures = []
+
+
+def pid_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_leftovers() -> None:
+    for f in SHM.glob(f"amx.{PREFIX}*"):
+        pid = f.name[len("amx." + PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not pid_running(int(pid)):
+            f.unlink(missing_ok=True)
+
+
+def fresh(tag: str) -> str:
+    return f"{PREFIX}{os.getpid()}-{tag}"
+
+
+def amx(*args, preexec=None, timeout=60):
+    return subprocess.run([AMX, *args], capture_output=True, text=True, preexec_fn=preexec, timeout=timeout)
+
+
+def check(cond: bool, what: str, r=None) -> None:
+    if cond:
+        return
+    detail = f"\n    rc={r.returncode}\n    stdout={r.stdout[:600]!r}\n    stderr={r.stderr[:600]!r}" if r else ""
+    failures.append(what + detail)
+    print(f"FAIL: {what}{detail}")
+
+
+def expect(args, code: int, *words, stream="stderr"):
+    """Runs amx ARGS, checks the exit code and that each word appears in the given stream."""
+    r = amx(*args)
+    check(r.returncode == code, f"amx {' '.join(args)}: exit {r.returncode}, expected {code}", r)
+    text = getattr(r, stream)
+    for w in words:
+        check(w in text, f"amx {' '.join(args)}: {w!r} not in {stream}", r)
+    return r
+
+
+def expect_json(args, code: int = OK):
+    r = expect([*args, "--json"], code)
+    try:
+        return json.loads(r.stdout)
+    except json.JSONDecodeError as e:
+        check(False, f"amx {' '.join(args)} --json: not JSON ({e})", r)
+        return {}
+
+
+# ---- groups ---------------------------------------------------------------------------------
+
+def group_input() -> None:
+    n = fresh("input")
+    expect(["create", n, "5G"], USAGE, "5G is 5368709120 bytes", "above the maximum segment size")
+    expect(["create", n, "abc"], USAGE, "digits with an optional K, M or G")
+    expect(["create", n, "-1"], USAGE)
+    expect(["create", n, "64Q"], USAGE, "unknown unit 'Q'")
+    expect(["create", n, "1M", "extra"], USAGE, "extra")
+    expect(["create", n], USAGE, "size exactly once")
+    expect(["create", n, "1M", "--size", "1M"], USAGE, "size exactly once")
+    expect(["create", n, "1M", "--mode", "0644"], USAGE, "mode 0644 is refused")
+    expect(["create", n, "1M", "--mode", "9"], USAGE, "not an octal number")
+    expect(["verify", n, "--bogus"], USAGE, "--bogus")
+    expect(["bogus"], USAGE, "unknown command 'bogus'")
+    expect([], USAGE)
+    expect(["demo", "-1"], USAGE)
+    expect(["demo", "abc"], USAGE)
+    expect(["info", "a/b"], USAGE, "'/' (slash)")
+    expect(["info", ".."], USAGE, "not valid")
+    expect(["info", n], FAILED, f"/dev/shm/amx.{n} does not exist", "amx list")
+    expect(["stats", n, "--watch", "0"], USAGE)
+    expect(["dump", n, "--state", "bogus"], FAILED)  # no such segment: the name is checked first
+    err = expect_json(["create", n, "5G"], USAGE)
+    check(err.get("ok") is False and "above the maximum" in err.get("error", "") and err.get("exit") == USAGE,
+          f"--json error shape: {err}")
+    err = expect_json(["bogus"], USAGE)
+    check("unknown command" in err.get("error", ""), f"--json unknown command: {err}")
+    for sub in ["list", "info", "stats", "verify", "dump", "recover", "heal", "unlink", "create", "demo", "layout"]:
+        expect([sub, "--help"], OK, "Usage", stream="stdout")
+    check(not (SHM / f"amx.{n}").exists(), "no input mistake created a file")
+
+
+def group_commands() -> None:
+    n = fresh("cmd")
+    try:
+        r = expect(["create", n, "1M"], OK, f"created /dev/shm/amx.{n}", "mode 0600", stream="stdout")
+        expect(["create", n, "1M"], FAILED, "already exists", f"amx unlink {n}")
+        st = (SHM / f"amx.{n}").stat()
+        check(st.st_size == 1 << 20 and (st.st_mode & 0o777) == 0o600, f"file size {st.st_size}, mode {oct(st.st_mode)}")
+
+        info = expect_json(["info", n])
+        check(info.get("header", {}).get("capacity") == 1 << 20 and info["header"]["init_state"] == 2, f"info: {info}")
+        expect(["info", n], OK, f"name {n}", "capacity 1048576", stream="stdout")
+
+        stats = expect_json(["stats", n])
+        check(stats.get("capacity") == 1 << 20 and stats["blocks"] == 1 and stats["blocks_by_state"] == {"free": 1}
+              and stats["free_bytes"] == stats["data_bytes"] == stats["largest_free"] and stats["fragmentation"] == 0
+              and stats["complete"] is True, f"stats of a fresh segment: {stats}")
+        mine = [p for p in stats.get("participants", []) if p["alive"]]
+        check(len(mine) == 1 and stats["dead_participants"] == 0, f"stats participants: only this amx: {stats}")
+        expect(["stats", n], OK, "fragmentation 0.000", "participants: 1 live, 0 dead", stream="stdout")
+        r = amx("stats", n, "--watch", "0.05", "--count", "3", "--json")
+        samples = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+        check(r.returncode == OK and len(samples) == 3 and all(s["name"] == n for s in samples), "stats --watch --count 3", r)
+
+        v = expect_json(["verify", n])
+        check(v.get("ok") is True and v["conclusive"] is True and v["violations"] == [] and v["mode"] == "quiescent", f"verify: {v}")
+        expect(["verify", n, "--after-heal"], OK, "after `amx heal`", "verify: clean", stream="stdout")
+        expect(["verify", n, "--strict"], USAGE, "--strict")
+
+        d = expect_json(["dump", n])
+        check(len(d.get("blocks", [])) == 1 and d["blocks"][0]["state"] == "free" and d["complete"], f"dump: {d}")
+        check(expect_json(["dump", n, "--state", "allocated"]).get("blocks") == [], "dump --state allocated: none")
+        expect(["dump", n, "--state", "bogus"], USAGE, "unknown state 'bogus'")
+        expect(["dump", n], OK, "free", stream="stdout")
+
+        rec = expect_json(["recover", n])
+        check(rec.get("dry_run") is True and rec["orphans"] == [] and rec["leaked"] == [], f"recover dry run: {rec}")
+        expect(["recover", n], OK, "nothing was written; pass --apply", stream="stdout")
+        rec = expect_json(["recover", n, "--apply"])
+        check(rec.get("dry_run") is False, f"recover --apply: {rec}")
+        h = expect_json(["heal", n])
+        check(h.get("corrupt") is False, f"heal: {h}")
+        check(expect_json(["verify", n, "--after-heal"]).get("ok") is True, "verify --after-heal after heal")
+
+        lst = expect_json(["list"])
+        rows = [s for s in lst.get("segments", []) if s["name"] == n]
+        check(len(rows) == 1 and rows[0]["size"] == 1 << 20 and rows[0]["mode"] == "0600" and rows[0]["layout_version"] == 1
+              and rows[0]["init_state"] == "ready" and rows[0]["creator_alive"] is False
+              and rows[0]["live_participants"] == 0 and rows[0]["dead_participants"] == 0, f"list row: {rows}")
+        expect(["list"], OK, n, stream="stdout")
+
+        # A file with our prefix that is not a segment: list skips it, attach names the magic.
+        junk = fresh("junk")
+        (SHM / f"amx.{junk}").write_bytes(b"NOTASEGMENTHEADER" * 64)
+        os.chmod(SHM / f"amx.{junk}", 0o600)
+        check(all(s["name"] != junk for s in expect_json(["list"]).get("segments", [])), "list skips a foreign file")
+        expect(["info", junk], FAILED, "not an atomic-matrix segment", "\"NOTASEGM\"")
+        expect(["unlink", junk], FAILED, "not an atomic-matrix segment")
+        expect(["unlink", junk, "--force"], OK, f"unlinked /dev/shm/amx.{junk}", stream="stdout")
+        check(not (SHM / f"amx.{junk}").exists(), "unlink --force removed the foreign file")
+
+        u = expect_json(["unlink", n])
+        check(u.get("unlinked") is True and not (SHM / f"amx.{n}").exists(), f"unlink: {u}")
+        expect(["unlink", n], FAILED, "does not exist")
+
+        g = fresh("grp")
+        c = expect_json(["create", g, "--size", "64K", "--mode", "0660"])
+        check(c.get("header", {}).get("capacity") == 64 << 10 and ((SHM / f"amx.{g}").stat().st_mode & 0o777) == 0o660,
+              f"create --size 64K --mode 0660: {c}")
+        expect(["unlink", g], OK)
+
+        expect(["layout"], OK, "| area | offset | bytes | name | meaning |", stream="stdout")
+        check("| area |" in expect_json(["layout"]).get("markdown", ""), "layout --json")
+        dj = expect_json(["demo", "0.2"])
+        check(dj.get("ok") is True and dj["failed_workers"] == 0 and dj["blocks_after_heal"] == 1, f"demo --json: {dj}")
+    finally:
+        for x in (n, fresh("junk"), fresh("grp")):
+            (SHM / f"amx.{x}").unlink(missing_ok=True)
+
+
+def demo_segment(seconds: str):
+    """Starts `amx demo SECONDS` (two worker processes allocating and freeing) and returns it and its segment."""
+    p = subprocess.Popen([AMX, "demo", seconds], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = p.stdout.readline()
+    parts = first.split()
+    if len(parts) < 3 or parts[1] != "segment":
+        p.kill()
+        raise SystemExit(f"FAIL: demo's first line is {first!r}")
+    return p, parts[2].rstrip(",")
+
+
+def group_live() -> None:
+    p, name = demo_segment("6")
+    try:
+        time.sleep(0.3)  # the workers attach
+        refused = snap = 0
+        others_seen = 0
+        start, runs = time.monotonic(), 0
+        while runs < 10 and time.monotonic() - start < 3:  # the demo runs 6 s: it stays live meanwhile
+            runs += 1
+            r = amx("verify", name)
+            check(r.returncode in (FAILED, OK), f"verify on a live segment never reports violations (exit {r.returncode})", r)
+            if r.returncode == FAILED:
+                refused += 1
+                check("other live participant" in r.stderr and "--snapshot" in r.stderr, "the refusal says why and the fix", r)
+            s = amx("verify", name, "--snapshot", "--json")
+            check(s.returncode == OK, "verify --snapshot on a live segment exits 0", s)
+            if s.returncode == OK:
+                j = json.loads(s.stdout)
+                snap += 1
+                others_seen = max(others_seen, len(j["other_live_participants"]))
+                check(j["conclusive"] is False and "unconfirmed" in j and "violations" not in j, f"--snapshot shape: {j}")
+            st = amx("stats", name, "--json")
+            check(st.returncode == OK and json.loads(st.stdout)["live_participants"] >= 2, "stats sees the live participants", st)
+            time.sleep(0.1)
+        check(runs >= 3 and refused == runs, f"verify refused on every live run ({refused} of {runs})")
+        check(others_seen == 3, f"--snapshot named the demo's 3 other processes (saw at most {others_seen})")
+        row = [s for s in json.loads(amx("list", "--json").stdout)["segments"] if s["name"] == name]
+        check(len(row) == 1 and row[0]["live_participants"] == 3 and row[0]["creator_alive"] is True, f"list of the live demo: {row}")
+        expect(["unlink", name], FAILED, "in use by")
+        expect(["recover", name], OK, "other live participant", "nothing was written", stream="stdout")
+        expect(["recover", name, "--apply"], FAILED, "other live participant", "--force")
+        check(amx("heal", name).returncode == OK, "heal runs on a live segment")
+        check(amx("dump", name, "--json").returncode == OK and amx("info", name).returncode == OK, "dump and info on a live segment")
+        out, err = p.communicate(timeout=60)
+        check(p.returncode == OK, f"the demo passed while we looked (exit {p.returncode}): {out[-300:]} {err[-300:]}")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        (SHM / f"amx.{name}").unlink(missing_ok=True)
+    check(not (SHM / f"amx.{name}").exists(), "the demo removed its segment")
+
+
+def group_interrupts() -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        p, name = demo_segment("30")
+        time.sleep(0.3)
+        p.send_signal(sig)
+        p.communicate(timeout=30)
+        check(p.returncode == -sig, f"demo ended by {sig.name} (returncode {p.returncode})")
+        check(not (SHM / f"amx.{name}").exists(), f"{sig.name} during demo removed its segment")
+        (SHM / f"amx.{name}").unlink(missing_ok=True)
+
+    n = fresh("fsz")
+    limit = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 10, 64 << 10))
+    r = amx("create", n, "1M", preexec=limit)
+    check(r.returncode == FAILED and r.returncode != -signal.SIGXFSZ, f"create under a 64 KiB file-size limit fails cleanly", r)
+    check("File too large" in r.stderr and "ulimit -f" in r.stderr, "the error names EFBIG in words and the fix", r)
+    check(not (SHM / f"amx.{n}").exists(), "create under a file-size limit leaves no file")
+    r = amx("create", n, "1M")
+    check(r.returncode == OK, "the name can be created afterwards", r)
+    (SHM / f"amx.{n}").unlink(missing_ok=True)
+
+
+def main() -> int:
+    global AMX
+    if len(sys.argv) != 3 or sys.argv[2] not in ("input", "commands", "live", "interrupts"):
+        print(__doc__)
+        return 2
+    AMX = sys.argv[1]
+    remove_leftovers()
+    {"input": group_input, "commands": group_commands, "live": group_live, "interrupts": group_interrupts}[sys.argv[2]]()
+    for f in SHM.glob(f"amx.{PREFIX}{os.getpid()}-*"):
+        f.unlink(missing_ok=True)
+    print(f"{len(failures)} failure(s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
