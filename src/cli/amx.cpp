@@ -403,7 +403,7 @@ std::optional<std::uint32_t> parse_state(const std::string& s) {
 
 int cmd_dump(const amx::MatrixHandler& h, const std::string& state) {
     std::optional<std::uint32_t> want;
-    if (!state.empty() && !(want = parse_state(state))) {
+    if (!state.empty() && state != "user" && !(want = parse_state(state))) {
         return fail_with(fmt::format("unknown state '{}'", state), "use free, allocated, acked, coalescing, user, or a number", USAGE);
     }
     const amx::Stats s = h.stats();

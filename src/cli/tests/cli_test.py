@@ -4,7 +4,8 @@ each input mistake with its error and exit code, a live multi-process segment (`
 interrupts. Segment names carry this driver's pid (cli-PID-...) and are removed at the end; a run
 first removes what an earlier killed run left.
 
-  cli_test.py AMX GROUP     GROUP: input | commands | live | interrupts
+  cli_test.py AMX GROUP [PRODUCER]    GROUP: input | commands | live | interrupts | dead (needs
+                                      PRODUCER, the example's producer, killed holding blocks)
 """
 import json
 import os
@@ -261,14 +262,54 @@ def group_interrupts() -> None:
     (SHM / f"amx.{n}").unlink(missing_ok=True)
 
 
+def group_dead() -> None:
+    n = fresh("dead")
+    try:
+        p = subprocess.Popen([sys.argv[3], n, "100", "1"], stdout=subprocess.PIPE, text=True)
+        line = p.stdout.readline()  # "ring OFFSET": the ring is allocated
+        check(line.startswith("ring "), f"the producer started: {line!r}")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # wait until it has filled the ring (no consumer runs)
+            s = json.loads(amx("stats", n, "--json").stdout)
+            if sum(v for k, v in s["blocks_by_state"].items() if k.startswith("user:")) >= 2:
+                break
+            time.sleep(0.05)
+        p.kill()
+        p.wait()
+        s = expect_json(["stats", n])
+        dead = [q for q in s.get("participants", []) if not q["alive"]]
+        check(s.get("dead_participants") == 1 and len(dead) == 1 and dead[0]["blocks"] >= 3
+              and s["dead_held_blocks"] == dead[0]["blocks"] and s["dead_held_bytes"] == dead[0]["bytes"], f"stats after kill -9: {s}")
+        users = sum(v for k, v in s.get("blocks_by_state", {}).items() if k.startswith("user:"))
+        check(users >= 2, f"user states are counted by state: {s.get('blocks_by_state')}")
+        expect(["stats", n], OK, "DEAD", "held by dead participants", "--reclaim-dead", stream="stdout")
+        d = expect_json(["dump", n, "--state", "user"])
+        check(len(d.get("blocks", [])) == users and all(b.get("alive") is False for b in d["blocks"]), f"dump --state user: {d}")
+        rows = [x for x in expect_json(["list"]).get("segments", []) if x["name"] == n]
+        check(len(rows) == 1 and rows[0]["dead_participants"] == 1 and rows[0]["creator_alive"] is False, f"list: {rows}")
+        r = expect_json(["recover", n])
+        check(len(r.get("orphans", [])) == dead[0]["blocks"] and r["orphans_reclaimed"] is False, f"recover dry run: {r}")
+        check(expect_json(["stats", n]).get("dead_held_blocks") == dead[0]["blocks"], "the dry run changed nothing")
+        r = expect_json(["recover", n, "--apply", "--reclaim-dead"])
+        check(r.get("orphans_reclaimed") is True, f"recover --apply --reclaim-dead: {r}")
+        expect(["heal", n], OK)
+        v = expect_json(["verify", n, "--after-heal"])
+        s = expect_json(["stats", n])
+        check(v.get("ok") is True and s.get("blocks") == 1 and s["dead_held_blocks"] == 0, f"after recover and heal: {v} {s}")
+    finally:
+        (SHM / f"amx.{n}").unlink(missing_ok=True)
+
+
 def main() -> int:
     global AMX
-    if len(sys.argv) != 3 or sys.argv[2] not in ("input", "commands", "live", "interrupts"):
+    groups = {"input": group_input, "commands": group_commands, "live": group_live, "interrupts": group_interrupts,
+              "dead": group_dead}
+    if len(sys.argv) != 3 + (sys.argv[2:3] == ["dead"]) or sys.argv[2] not in groups:
         print(__doc__)
         return 2
     AMX = sys.argv[1]
     remove_leftovers()
-    {"input": group_input, "commands": group_commands, "live": group_live, "interrupts": group_interrupts}[sys.argv[2]]()
+    groups[sys.argv[2]]()
     for f in SHM.glob(f"amx.{PREFIX}{os.getpid()}-*"):
         f.unlink(missing_ok=True)
     print(f"{len(failures)} failure(s)")
