@@ -197,6 +197,10 @@ std::vector<std::uint32_t> other_live(const amx::Stats& s) {
     return pids;
 }
 
+std::string in_use(const std::string& name, const std::vector<std::uint32_t>& others) {
+    return fmt::format("{} is in use by {} other live participant(s) (pids {})", file_of(name), others.size(), fmt::join(others, ", "));
+}
+
 std::string state_name(std::uint32_t st) {
     switch (st) {
         case amx::STATE_FREE: return "free";
@@ -359,9 +363,7 @@ int cmd_stats(const amx::MatrixHandler& h, double watch, unsigned count) {
 int cmd_verify(const amx::MatrixHandler& h, bool after_heal, bool snapshot) {
     const auto others = other_live(h.stats());
     if (!others.empty() && !snapshot) {
-        return fail_with(fmt::format("{} is in use by {} other live participant(s) (pids {}): the quiescent invariants do "
-                                     "not hold while they run, so nothing was checked",
-                                     file_of(h.name()), others.size(), fmt::join(others, ", ")),
+        return fail_with(in_use(h.name(), others) + ": the quiescent invariants do not hold while they run, so nothing was checked",
                          "stop them and re-run, or pass --snapshot to check anyway and get unconfirmed findings");
     }
     const auto r = h.verify(after_heal ? amx::VerifyMode::after_heal : amx::VerifyMode::quiescent);
@@ -446,9 +448,8 @@ int cmd_recover(const amx::MatrixHandler& h, bool apply, bool reclaim, bool forc
     if (!r) {
         if (r.error() == amx::Errc::contention) {
             const auto others = other_live(h.stats());
-            return fail_with(fmt::format("{} is in use by {} other live participant(s) (pids {}): recover rebuilds the lists "
-                                         "and is safe only while every other participant is stopped or dead",
-                                         file_of(h.name()), others.size(), fmt::join(others, ", ")),
+            return fail_with(in_use(h.name(), others) +
+                                 ": recover rebuilds the lists and is safe only while every other participant is stopped or dead",
                              "stop them first, or pass --force (unsafe while they run)");
         }
         return fail_with(r.error(), h.name());
@@ -487,8 +488,7 @@ int cmd_unlink(const std::string& name, bool force) {
         if (!h) return rc;
         const auto others = other_live(h->stats());
         if (!others.empty()) {
-            return fail_with(fmt::format("{} is in use by {} live participant(s) (pids {})", file_of(name), others.size(),
-                                         fmt::join(others, ", ")),
+            return fail_with(in_use(name, others),
                              "stop them first, or pass --force (their mappings stay valid; the name goes)");
         }
         if (auto r = h->die(); !r) return fail_with(r.error(), name);
@@ -679,9 +679,11 @@ int cmd_demo(double seconds) {
 
 // ---- main -----------------------------------------------------------------------------------
 
-// Every command but layout, list and demo takes a segment NAME.
-CLI::Option* add_name(CLI::App* c, std::string& name) {
-    return c->add_option("NAME", name, "segment name (the file is /dev/shm/amx.NAME)")->required();
+// A command on a segment: every command but layout, list and demo takes its NAME.
+CLI::App* on_segment(CLI::App& app, const char* cmd, const char* help, std::string& name) {
+    CLI::App* c = app.add_subcommand(cmd, help);
+    c->add_option("NAME", name, "segment name (the file is /dev/shm/amx.NAME)")->required();
+    return c;
 }
 
 bool is_command(const CLI::App& app, const std::string& word) {
@@ -705,31 +707,23 @@ int main(int argc, char** argv) {
 
     auto* layout = app.add_subcommand("layout", "print the layout v1 table (docs/LAYOUT.md embeds it)");
     auto* list = app.add_subcommand("list", "every atomic-matrix segment in /dev/shm (read without mapping)");
-    auto* info = app.add_subcommand("info", "header fields");
-    add_name(info, name);
-    auto* stats = app.add_subcommand("stats", "capacity, free bytes, fragmentation, states, classes, participants");
-    add_name(stats, name);
+    auto* info = on_segment(app, "info", "header fields", name);
+    auto* stats = on_segment(app, "stats", "capacity, free bytes, fragmentation, states, classes, participants", name);
     stats->add_option("--watch", watch, "repeat every SECONDS until interrupted")->check(CLI::PositiveNumber);
     stats->add_option("--count", count, "with --watch: stop after N samples")->check(CLI::PositiveNumber);
-    auto* verify = app.add_subcommand("verify", "check the invariants; exit 1 on violations");
-    add_name(verify, name);
+    auto* verify = on_segment(app, "verify", "check the invariants; exit 1 on violations", name);
     verify->add_flag("--after-heal", after_heal, "also check CO1 (no two adjacent free blocks): holds only after `amx heal` with nobody else active");
     verify->add_flag("--snapshot", snapshot, "check although other participants are live; findings are then unconfirmed (exit 0)");
-    auto* dump = app.add_subcommand("dump", "every block: offset, bytes, state, owner");
-    add_name(dump, name);
+    auto* dump = on_segment(app, "dump", "every block: offset, bytes, state, owner", name);
     dump->add_option("--state", state, "only blocks in state S (free, allocated, acked, coalescing, user, or a number)");
-    auto* recover = app.add_subcommand("recover", "rebuild lists from the chain (dry run unless --apply)");
-    add_name(recover, name);
+    auto* recover = on_segment(app, "recover", "rebuild lists from the chain (dry run unless --apply)", name);
     recover->add_flag("--apply", apply, "write the repairs");
     recover->add_flag("--reclaim-dead", reclaim, "free the live blocks of dead participants");
     recover->add_flag("--force", force, "run although other live participants are registered (unsafe)");
-    auto* heal = app.add_subcommand("heal", "merge adjacent free blocks (safe while others run)");
-    add_name(heal, name);
-    auto* unlink = app.add_subcommand("unlink", "remove the segment's name");
-    add_name(unlink, name);
+    auto* heal = on_segment(app, "heal", "merge adjacent free blocks (safe while others run)", name);
+    auto* unlink = on_segment(app, "unlink", "remove the segment's name", name);
     unlink->add_flag("--force", force, "remove whatever the name holds, even in use or not a segment");
-    auto* create = app.add_subcommand("create", "create and format a segment");
-    add_name(create, name);
+    auto* create = on_segment(app, "create", "create and format a segment", name);
     create->add_option("SIZE", size_pos, "size in bytes, or with K, M or G (binary units)");
     create->add_option("--size", size_opt, "same as SIZE");
     create->add_option("--mode", mode, "file mode, octal: 0600 (default) or 0660");

@@ -16,21 +16,14 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "examples"))
+from run_example import pid_running  # noqa: E402  (one liveness check for both drivers)
+
 SHM = Path("/dev/shm")
 PREFIX = "cli-"
 OK, VIOLATIONS, FAILED, USAGE = 0, 1, 2, 3
 AMX = ""
 failures = []
-
-
-def pid_running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def remove_leftovers() -> None:
