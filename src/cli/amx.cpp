@@ -176,11 +176,28 @@ std::optional<std::uint64_t> parse_size(const std::string& s, std::string& why) 
 
 // ---- segment access -------------------------------------------------------------------------
 
-// Attaches (registers this process as a participant while it runs).
-std::optional<amx::MatrixHandler> open_segment(const std::string& name, int& rc) {
+// The most a file may grant: owner-only and group segments both open.
+amx::SegmentOptions tool_options() {
     amx::SegmentOptions o;
-    o.mode = 0660;  // the most a file may grant: owner-only and group segments both open
-    auto h = amx::MatrixHandler::attach(name, o);
+    o.mode = 0660;
+    return o;
+}
+
+// Attaches read-write for the commands that write (heal, recover, unlink); registers this
+// process as a participant while it runs.
+std::optional<amx::MatrixHandler> open_segment(const std::string& name, int& rc) {
+    auto h = amx::MatrixHandler::attach(name, tool_options());
+    if (!h) {
+        rc = fail_with(h.error(), name);
+        return std::nullopt;
+    }
+    return std::move(*h);
+}
+
+// Attaches read-only for the commands that only look (info, stats, verify, dump): the mapping is
+// PROT_READ and this process does not register.
+std::optional<amx::SharedHandler> observe_segment(const std::string& name, int& rc) {
+    auto h = amx::MatrixHandler::observe(name, tool_options());
     if (!h) {
         rc = fail_with(h.error(), name);
         return std::nullopt;
@@ -215,7 +232,7 @@ struct BlockRow {
     std::uint32_t offset, size, state, by;  // by: participant slot + 1, 0 = unknown
 };
 
-std::vector<BlockRow> blocks_of(const amx::MatrixHandler& h, amx::ChainEnd* end = nullptr) {
+std::vector<BlockRow> blocks_of(const amx::HandlerBase& h, amx::ChainEnd* end = nullptr) {
     std::vector<BlockRow> rows;
     const auto& ctx = h.raw_matrix().context();
     const amx::ChainEnd e = amx::walk_chain(ctx, [&](const amx::ChainBlock& b) {
@@ -252,7 +269,7 @@ json header_json(const amx::SegmentHeader& hdr) {
     return j;
 }
 
-int cmd_info(const amx::MatrixHandler& h) {
+int cmd_info(const amx::HandlerBase& h) {
     const auto hdr = amx::ProductionHeap::read_header(h.raw_matrix().context().mem);
     if (g_json) {
         emit({{"name", h.name()}, {"file", file_of(h.name())}, {"header", header_json(hdr)}});
@@ -268,7 +285,7 @@ int cmd_info(const amx::MatrixHandler& h) {
     return OK;
 }
 
-json stats_json(const amx::MatrixHandler& h) {
+json stats_json(const amx::HandlerBase& h) {
     const amx::Stats s = h.stats();
     amx::ChainEnd end;
     const auto rows = blocks_of(h, &end);
@@ -339,7 +356,7 @@ void print_stats(const json& j) {
 
 volatile std::sig_atomic_t g_stop = 0;
 
-int cmd_stats(const amx::MatrixHandler& h, double watch, unsigned count) {
+int cmd_stats(const amx::HandlerBase& h, double watch, unsigned count) {
     std::signal(SIGINT, [](int) { g_stop = 1; });
     std::signal(SIGTERM, [](int) { g_stop = 1; });
     for (unsigned n = 1;; ++n) {
@@ -360,7 +377,7 @@ int cmd_stats(const amx::MatrixHandler& h, double watch, unsigned count) {
 // a free block popped and not yet relisted), which the quiescent invariants call violations. So a
 // verify refuses (exit 2) while others are live, unless --snapshot: then it checks anyway and
 // reports what it saw as unconfirmed (exit 0), never as violations.
-int cmd_verify(const amx::MatrixHandler& h, bool after_heal, bool snapshot) {
+int cmd_verify(const amx::HandlerBase& h, bool after_heal, bool snapshot) {
     const auto others = other_live(h.stats());
     if (!others.empty() && !snapshot) {
         return fail_with(in_use(h.name(), others) + ": the quiescent invariants do not hold while they run, so nothing was checked",
@@ -386,7 +403,7 @@ int cmd_verify(const amx::MatrixHandler& h, bool after_heal, bool snapshot) {
     return r.ok() || live ? OK : VIOLATIONS;
 }
 
-int cmd_heal(const amx::MatrixHandler& h) {
+int cmd_heal(const amx::HandlerBase& h) {
     const auto r = h.heal();
     if (g_json) emit({{"name", h.name()}, {"detached", r.detached}, {"merged", r.merged}, {"listed", r.listed}, {"corrupt", r.corrupt}});
     else fmt::print("heal: {} detached, {} merged, {} listed{}\n", r.detached, r.merged, r.listed, r.corrupt ? ", CORRUPT chain" : "");
@@ -403,7 +420,7 @@ std::optional<std::uint32_t> parse_state(const std::string& s) {
     return static_cast<std::uint32_t>(std::stoul(t));
 }
 
-int cmd_dump(const amx::MatrixHandler& h, const std::string& state) {
+int cmd_dump(const amx::HandlerBase& h, const std::string& state) {
     std::optional<std::uint32_t> want;
     if (!state.empty() && state != "user" && !(want = parse_state(state))) {
         return fail_with(fmt::format("unknown state '{}'", state), "use free, allocated, acked, coalescing, user, or a number", USAGE);
@@ -439,7 +456,7 @@ int cmd_dump(const amx::MatrixHandler& h, const std::string& state) {
     return OK;
 }
 
-int cmd_recover(const amx::MatrixHandler& h, bool apply, bool reclaim, bool force) {
+int cmd_recover(const amx::HandlerBase& h, bool apply, bool reclaim, bool force) {
     amx::RecoverOptions o;
     o.dry_run = !apply;
     o.reclaim_dead = reclaim;
@@ -765,13 +782,16 @@ int main(int argc, char** argv) {
         return cmd_create(name, size_pos.empty() ? size_opt : size_pos, mode);
     }
     int rc = OK;
-    auto h = open_segment(name, rc);
+    if (recover->parsed() || heal->parsed()) {
+        auto h = open_segment(name, rc);
+        if (!h) return rc;
+        return recover->parsed() ? cmd_recover(*h, apply, reclaim, force) : cmd_heal(*h);
+    }
+    auto h = observe_segment(name, rc);
     if (!h) return rc;
     if (info->parsed()) return cmd_info(*h);
     if (stats->parsed()) return cmd_stats(*h, watch, count);
     if (verify->parsed()) return cmd_verify(*h, after_heal, snapshot);
     if (dump->parsed()) return cmd_dump(*h, state);
-    if (recover->parsed()) return cmd_recover(*h, apply, reclaim, force);
-    if (heal->parsed()) return cmd_heal(*h);
     return USAGE;
 }

@@ -117,9 +117,18 @@ def group_commands() -> None:
         check(stats.get("capacity") == 1 << 20 and stats["blocks"] == 1 and stats["blocks_by_state"] == {"free": 1}
               and stats["free_bytes"] == stats["data_bytes"] == stats["largest_free"] and stats["fragmentation"] == 0
               and stats["complete"] is True, f"stats of a fresh segment: {stats}")
-        mine = [p for p in stats.get("participants", []) if p["alive"]]
-        check(len(mine) == 1 and stats["dead_participants"] == 0, f"stats participants: only this amx: {stats}")
-        expect(["stats", n], OK, "fragmentation 0.000", "participants: 1 live, 0 dead", stream="stdout")
+        check(stats.get("participants") == [] and stats["live_participants"] == stats["dead_participants"] == 0,
+              f"stats does not register (read-only): {stats}")
+        expect(["stats", n], OK, "fragmentation 0.000", "participants: 0 live, 0 dead", stream="stdout")
+        # The looking commands map the segment read-only: /proc/PID/maps of a watching amx says r--s.
+        w = subprocess.Popen([AMX, "stats", n, "--watch", "0.1", "--json"], stdout=subprocess.PIPE, text=True)
+        w.stdout.readline()
+        maps = [line.split() for line in Path(f"/proc/{w.pid}/maps").read_text().splitlines() if f"/amx.{n}" in line]
+        w.send_signal(signal.SIGINT)
+        w.communicate(timeout=30)
+        check(len(maps) == 1 and maps[0][1] == "r--s" and w.returncode == OK, f"stats maps read-only: {maps}, exit {w.returncode}")
+        r = amx("recover", n, "--json")
+        check(r.returncode == OK and json.loads(r.stdout)["live_participants"] == 1, "recover attaches read-write and registers", r)
         r = amx("stats", n, "--watch", "0.05", "--count", "3", "--json")
         samples = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
         check(r.returncode == OK and len(samples) == 3 and all(s["name"] == n for s in samples), "stats --watch --count 3", r)
