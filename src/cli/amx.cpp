@@ -548,6 +548,95 @@ int cmd_create(const std::string& name, const std::string& size_text, const std:
     return cmd_info(*h);
 }
 
+// ---- map: an SVG picture of the segment ----------------------------------------------------
+
+std::string state_colour(std::uint32_t st) {
+    switch (st) {
+        case amx::STATE_FREE: return "#8fd694";
+        case amx::STATE_ALLOCATED: return "#4a7fc1";
+        case amx::STATE_ACKED: return "#f0a030";
+        case amx::STATE_COALESCING: return "#d9534f";
+        default: {  // user states: a hue per state, reserved ones grey
+            if (st < amx::USER_STATE_MIN) return "#999999";
+            return fmt::format("hsl({},55%,55%)", (st * 67) % 360);
+        }
+    }
+}
+
+std::string xml_escape(const std::string& t) {
+    std::string o;
+    for (char c : t) {
+        if (c == '<') o += "&lt;";
+        else if (c == '>') o += "&gt;";
+        else if (c == '&') o += "&amp;";
+        else if (c == '"') o += "&quot;";
+        else o += c;
+    }
+    return o;
+}
+
+// Blocks laid out by offset on ROWS strips of WIDTH px (a strip is data_bytes / ROWS bytes), each
+// block a rectangle (split where it crosses a strip's end) as wide as its bytes, filled by state,
+// with its offset, size and state as a tooltip; then a legend and the fragmentation figures.
+std::string map_svg(const amx::HandlerBase& h, const json& st, const std::vector<BlockRow>& rows) {
+    constexpr double WIDTH = 1000, ROW_H = 28, GAP = 6, LEFT = 10, TOP = 40;
+    constexpr int ROWS = 16;
+    const double first = h.first_block_offset(), data = st["data_bytes"].get<double>();
+    const double per_row = data / ROWS;
+    std::string body;
+    std::map<std::string, std::string> legend;  // state name -> colour
+    for (const auto& r : rows) {
+        const std::string name = state_name(r.state), colour = state_colour(r.state);
+        legend.emplace(name, colour);
+        const std::string title = fmt::format("<title>0x{:x}: {} bytes, {}{}</title>", r.offset, r.size, name,
+                                              r.by ? fmt::format(", participant slot {}", r.by - 1) : std::string());
+        double at = r.offset - first, left = r.size;
+        body += fmt::format("<g class=\"block\" data-offset=\"{}\" data-size=\"{}\" data-state=\"{}\">{}", r.offset, r.size, name, title);
+        do {  // one rectangle per strip the block touches
+            const int row = std::min(ROWS - 1, static_cast<int>(at / per_row));
+            const double in_row = at - row * per_row, take = std::min(left, (row + 1) * per_row - at);
+            body += fmt::format("<rect x=\"{:.3f}\" y=\"{:.1f}\" width=\"{:.3f}\" height=\"{}\" fill=\"{}\" stroke=\"#333\" stroke-width=\"0.3\"/>",
+                                LEFT + in_row / per_row * WIDTH, TOP + row * (ROW_H + GAP), std::max(take / per_row * WIDTH, 0.5), ROW_H, colour);
+            at += take;
+            left -= take;
+        } while (left > 0.5 && at < data);
+        body += "</g>\n";
+    }
+    const double legend_y = TOP + ROWS * (ROW_H + GAP) + 10;
+    std::string leg;
+    double x = LEFT;
+    for (const auto& [name, colour] : legend) {
+        leg += fmt::format("<rect x=\"{:.0f}\" y=\"{:.0f}\" width=\"14\" height=\"14\" fill=\"{}\" stroke=\"#333\"/>"
+                           "<text x=\"{:.0f}\" y=\"{:.0f}\">{}</text>\n", x, legend_y, colour, x + 18, legend_y + 12, name);
+        x += 30 + 8 * static_cast<double>(name.size());
+    }
+    const std::string figures = fmt::format(
+        "{} blocks; {} of {} data bytes free; largest free block {} B; fragmentation {:.3f}; participants {} live, {} dead",
+        st["blocks"].get<std::uint64_t>(), st["free_bytes"].get<std::uint64_t>(), st["data_bytes"].get<std::uint64_t>(),
+        st["largest_free"].get<std::uint64_t>(), st["fragmentation"].get<double>(), st["live_participants"].get<std::uint64_t>(),
+        st["dead_participants"].get<std::uint64_t>());
+    return fmt::format(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{:.0f}\" height=\"{:.0f}\" font-family=\"sans-serif\" font-size=\"12\">\n"
+        "<text x=\"{:.0f}\" y=\"16\" font-size=\"15\">{}: {} bytes, blocks by offset ({} bytes per strip)</text>\n"
+        "<text x=\"{:.0f}\" y=\"32\">{}</text>\n{}{}</svg>\n",
+        WIDTH + 2 * LEFT, legend_y + 30, LEFT, xml_escape(file_of(h.name())), st["capacity"].get<std::uint64_t>(),
+        static_cast<std::uint64_t>(per_row), LEFT, figures, body, leg);
+}
+
+int cmd_map(const amx::HandlerBase& h, const std::string& svg) {
+    const json st = stats_json(h);
+    const auto rows = blocks_of(h);
+    FILE* f = std::fopen(svg.c_str(), "w");
+    if (!f) return fail_with(fmt::format("{} cannot be written: {}", svg, std::strerror(errno)), "give a writable path to --svg");
+    const std::string text = map_svg(h, st, rows);
+    const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+    if (std::fclose(f) != 0 || !ok) return fail_with(fmt::format("{} could not be written completely", svg), "check the disk");
+    if (g_json) emit({{"name", h.name()}, {"svg", svg}, {"blocks", rows.size()}, {"bytes", text.size()}});
+    else fmt::print("wrote {}: {} blocks, {} bytes of SVG\n", svg, rows.size(), text.size());
+    return OK;
+}
+
 // ---- list: reads /dev/shm without mapping anything ------------------------------------------
 
 int cmd_list() {
@@ -740,6 +829,9 @@ int main(int argc, char** argv) {
     auto* heal = on_segment(app, "heal", "merge adjacent free blocks (safe while others run)", name);
     auto* unlink = on_segment(app, "unlink", "remove the segment's name", name);
     unlink->add_flag("--force", force, "remove whatever the name holds, even in use or not a segment");
+    std::string svg;
+    auto* map = on_segment(app, "map", "an SVG picture: blocks by offset, coloured by state, with a legend", name);
+    map->add_option("--svg", svg, "the SVG file to write")->required();
     auto* create = on_segment(app, "create", "create and format a segment", name);
     create->add_option("SIZE", size_pos, "size in bytes, or with K, M or G (binary units)");
     create->add_option("--size", size_opt, "same as SIZE");
@@ -753,7 +845,7 @@ int main(int argc, char** argv) {
     if (first < argc && argv[first][0] != '-' && !is_command(app, argv[first])) {
         g_json = std::find(argv + 1, argv + argc, std::string("--json")) != argv + argc;
         return fail_with(fmt::format("unknown command '{}'", argv[first]),
-                         "commands: layout list info stats verify dump recover heal unlink create demo (`amx --help`)", USAGE);
+                         "commands: layout list info stats verify dump map recover heal unlink create demo (`amx --help`)", USAGE);
     }
     try {
         app.parse(argc, argv);
@@ -793,5 +885,6 @@ int main(int argc, char** argv) {
     if (stats->parsed()) return cmd_stats(*h, watch, count);
     if (verify->parsed()) return cmd_verify(*h, after_heal, snapshot);
     if (dump->parsed()) return cmd_dump(*h, state);
+    if (map->parsed()) return cmd_map(*h, svg);
     return USAGE;
 }

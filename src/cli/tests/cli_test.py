@@ -9,6 +9,8 @@ first removes what an earlier killed run left.
 """
 import json
 import os
+import tempfile
+import xml.etree.ElementTree as ET
 import resource
 import signal
 import subprocess
@@ -31,6 +33,28 @@ def remove_leftovers() -> None:
         pid = f.name[len("amx." + PREFIX):].split("-", 1)[0]
         if pid.isdigit() and not pid_running(int(pid)):
             f.unlink(missing_ok=True)
+
+
+def check_map(name: str) -> None:
+    """amx map --svg: well-formed SVG, one group per block of `dump` (same offsets, sizes, states), a legend entry per state."""
+    with tempfile.TemporaryDirectory() as d:
+        svg = Path(d) / "map.svg"
+        m = expect_json(["map", name, "--svg", str(svg)])
+        try:
+            root = ET.parse(svg).getroot()
+        except (ET.ParseError, FileNotFoundError) as e:
+            check(False, f"map {name}: not a well-formed SVG ({e})")
+            return
+    ns = "{http://www.w3.org/2000/svg}"
+    groups = root.findall(f"{ns}g")
+    drawn = {(int(g.get("data-offset")), int(g.get("data-size")), g.get("data-state")) for g in groups}
+    blocks = {(b["offset"], b["size"], b["state"]) for b in expect_json(["dump", name]).get("blocks", [])}
+    check(root.tag == f"{ns}svg" and drawn == blocks and len(groups) == len(blocks) == m.get("blocks"),
+          f"map {name}: {len(groups)} groups drawn, {len(blocks)} blocks in dump")
+    check(all(g.findall(f"{ns}rect") and g.find(f"{ns}title") is not None for g in groups), "every block has a rectangle and a tooltip")
+    texts = {t.text for t in root.iter(f"{ns}text")}
+    check({b[2] for b in blocks} <= texts, f"the legend names every state: {texts}")
+    check(any(t and "fragmentation" in t for t in texts), "the figures are in the picture")
 
 
 def fresh(tag: str) -> str:
@@ -96,7 +120,7 @@ def group_input() -> None:
           f"--json error shape: {err}")
     err = expect_json(["bogus"], USAGE)
     check("unknown command" in err.get("error", ""), f"--json unknown command: {err}")
-    for sub in ["list", "info", "stats", "verify", "dump", "recover", "heal", "unlink", "create", "demo", "layout"]:
+    for sub in ["list", "info", "stats", "verify", "dump", "map", "recover", "heal", "unlink", "create", "demo", "layout"]:
         expect([sub, "--help"], OK, "Usage", stream="stdout")
     check(not (SHM / f"amx.{n}").exists(), "no input mistake created a file")
 
@@ -144,6 +168,9 @@ def group_commands() -> None:
         expect(["dump", n, "--state", "bogus"], USAGE, "unknown state 'bogus'")
         expect(["dump", n], OK, "free", stream="stdout")
 
+        check_map(n)
+        expect(["map", n, "--svg", "/nonexistent-dir/x.svg"], FAILED, "cannot be written", "No such file or directory")
+        expect(["map", n], USAGE, "--svg")
         rec = expect_json(["recover", n])
         check(rec.get("dry_run") is True and rec["orphans"] == [] and rec["leaked"] == [], f"recover dry run: {rec}")
         expect(["recover", n], OK, "nothing was written; pass --apply", stream="stdout")
@@ -233,6 +260,10 @@ def group_live() -> None:
         expect(["recover", name, "--apply"], FAILED, "other live participant", "--force")
         check(amx("heal", name).returncode == OK, "heal runs on a live segment")
         check(amx("dump", name, "--json").returncode == OK and amx("info", name).returncode == OK, "dump and info on a live segment")
+        with tempfile.TemporaryDirectory() as d:
+            r = amx("map", name, "--svg", f"{d}/live.svg")
+            check(r.returncode == OK and ET.parse(f"{d}/live.svg").getroot().findall("{http://www.w3.org/2000/svg}g"),
+                  "map of a live segment is a well-formed SVG with blocks", r)
         out, err = p.communicate(timeout=60)
         check(p.returncode == OK, f"the demo passed while we looked (exit {p.returncode}): {out[-300:]} {err[-300:]}")
     finally:
@@ -289,6 +320,7 @@ def group_dead() -> None:
         check(len(d.get("blocks", [])) == users and all(b.get("alive") is False for b in d["blocks"]), f"dump --state user: {d}")
         rows = [x for x in expect_json(["list"]).get("segments", []) if x["name"] == n]
         check(len(rows) == 1 and rows[0]["dead_participants"] == 1 and rows[0]["creator_alive"] is False, f"list: {rows}")
+        check_map(n)
         r = expect_json(["recover", n])
         check(len(r.get("orphans", [])) == dead[0]["blocks"] and r["orphans_reclaimed"] is False, f"recover dry run: {r}")
         check(expect_json(["stats", n]).get("dead_held_blocks") == dead[0]["blocks"], "the dry run changed nothing")
