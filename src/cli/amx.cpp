@@ -183,26 +183,24 @@ amx::SegmentOptions tool_options() {
     return o;
 }
 
-// Attaches read-write for the commands that write (heal, recover, unlink); registers this
-// process as a participant while it runs.
-std::optional<amx::MatrixHandler> open_segment(const std::string& name, int& rc) {
-    auto h = amx::MatrixHandler::attach(name, tool_options());
-    if (!h) {
-        rc = fail_with(h.error(), name);
-        return std::nullopt;
-    }
-    return std::move(*h);
+// The handler, or nothing with the error reported in rc.
+template <class H>
+std::optional<H> or_report(amx::Result<H> h, const std::string& name, int& rc) {
+    if (h) return std::move(*h);
+    rc = fail_with(h.error(), name);
+    return std::nullopt;
 }
 
-// Attaches read-only for the commands that only look (info, stats, verify, dump): the mapping is
+// Read-write, for the commands that write (heal, recover, unlink): registers this process as a
+// participant while it runs.
+std::optional<amx::MatrixHandler> open_segment(const std::string& name, int& rc) {
+    return or_report(amx::MatrixHandler::attach(name, tool_options()), name, rc);
+}
+
+// Read-only, for the commands that only look (info, stats, verify, dump, map): the mapping is
 // PROT_READ and this process does not register.
 std::optional<amx::SharedHandler> observe_segment(const std::string& name, int& rc) {
-    auto h = amx::MatrixHandler::observe(name, tool_options());
-    if (!h) {
-        rc = fail_with(h.error(), name);
-        return std::nullopt;
-    }
-    return std::move(*h);
+    return or_report(amx::MatrixHandler::observe(name, tool_options()), name, rc);
 }
 
 // Live participants other than this process.
