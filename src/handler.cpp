@@ -37,6 +37,16 @@ Result<MatrixHandler> MatrixHandler::attach(std::string_view id, const SegmentOp
     return from_mapping(std::move(*m));
 }
 
+Result<SharedHandler> MatrixHandler::observe(std::string_view id, SegmentOptions o) {
+    o.read_only = true;
+    auto m = attach_segment(id, o);
+    if (!m) return tl::unexpected(m.error());
+    StdAtomicPolicy::Memory mem((*m)->base(), (*m)->size());
+    auto heap = ProductionHeap::attach(mem);
+    if (!heap) return tl::unexpected(heap.error());
+    return SharedHandler(std::move(*m), *heap);
+}
+
 Result<MatrixHandler> MatrixHandler::in_memory(std::uint64_t size) {
     auto m = create_in_memory(size);
     if (!m) return tl::unexpected(m.error());

@@ -161,7 +161,7 @@ Result<Verdict> judge(const std::byte* base, std::size_t size, const std::string
 }
 
 // One attach attempt: Verdict::wait/empty ask the caller to poll again.
-Result<Verdict> attach_once(int fd, const std::string& path, RawMap& map) {
+Result<Verdict> attach_once(int fd, const std::string& path, RawMap& map, int prot) {
     SharedLock lock{fd};
     if (!lock.held) {
         if (lock.errnum == EWOULDBLOCK) return Verdict::wait;  // the creator is at work
@@ -175,7 +175,7 @@ Result<Verdict> attach_once(int fd, const std::string& path, RawMap& map) {
     if (size == 0) return Verdict::empty;
     if (size < sizeof(SegmentHeader)) return err(Errc::size_mismatch, size, sizeof(SegmentHeader), path);
     if (size > MAX_CAPACITY) return err(Errc::size_mismatch, size, MAX_CAPACITY, path);
-    map.p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    map.p = ::mmap(nullptr, size, prot, MAP_SHARED, fd, 0);
     if (map.p == MAP_FAILED) return sys_fail(Errc::system_error, errno, path + ": mmap");
     map.n = size;
     auto v = judge(static_cast<const std::byte*>(map.p), size, path);
@@ -191,7 +191,7 @@ Result<std::uint32_t> wait_and_map(int fd, const std::string& path, const Segmen
     const auto start = Clock::now();
     std::optional<Clock::time_point> empty_since;
     for (std::uint32_t waits = 0;; ++waits) {
-        auto v = attach_once(fd, path, map);
+        auto v = attach_once(fd, path, map, o.read_only ? PROT_READ : PROT_READ | PROT_WRITE);
         if (!v) return tl::unexpected(v.error());
         if (*v == Verdict::attach) return waits;
         const auto now = Clock::now();
@@ -348,7 +348,7 @@ Result<MappingPtr> attach_segment(std::string_view name, const SegmentOptions& o
     if (auto v = validate_name(name); !v) return tl::unexpected(v.error());
     if (auto v = check_mode_option(o.mode); !v) return tl::unexpected(v.error());
     const std::string path = shm_path(name);
-    int fd = ::shm_open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+    int fd = ::shm_open(path.c_str(), (o.read_only ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_CLOEXEC, 0);
     if (fd < 0) return open_error(errno, path, o);
     FdGuard g{fd};
     struct stat st {};

@@ -56,6 +56,27 @@ TEST(Handler, BlockAtValidatesForeignOffsets) {
     EXPECT_EQ(h->block_at<std::uint64_t>(blk.offset).error().code, Errc::invalid_offset);
 }
 
+// observe(): a read-only view (PROT_READ, no registry slot) that reads what the owner wrote; a write
+// through it faults.
+TEST(Handler, ObserveIsReadOnlyAndDoesNotRegister) {
+    const std::string name = random_name();
+    auto h = MatrixHandler::create(name, 1 << 16);
+    ASSERT_TRUE(h) << h.error().message();
+    auto blk = h->allocate<std::uint32_t>();
+    ASSERT_TRUE(blk);
+    h->write(*blk, 42u);
+    auto v = MatrixHandler::observe(name);
+    ASSERT_TRUE(v) << v.error().message();
+    EXPECT_EQ(v->read(*blk), 42u);
+    const Stats s = v->stats();
+    EXPECT_EQ(s.allocated_blocks, 1u);
+    EXPECT_EQ(s.live_participants, 1u);  // the creator only
+    EXPECT_TRUE(v->verify().ok());
+    EXPECT_DEATH(v->read_mut(*blk) = 7u, "");
+    EXPECT_EQ(MatrixHandler::observe("no-such-" + name).error().code, Errc::not_found);
+    EXPECT_TRUE(h->die());
+}
+
 TEST(Handler, StatsCountBlocksPerState) {
     auto h = MatrixHandler::in_memory(1 << 16);
     auto a = *h->allocate_raw(100);

@@ -199,6 +199,10 @@ public:
     static Result<MatrixHandler> create(std::string_view id, std::uint64_t size, const SegmentOptions& o = {});
     static Result<MatrixHandler> attach(std::string_view id, const SegmentOptions& o = {});
     static Result<MatrixHandler> in_memory(std::uint64_t size);
+    // A view for tools that only look: attaches read-only (o.read_only is forced: PROT_READ) and does
+    // not register as a participant. Only the reading operations (stats, verify, get_state, read,
+    // raw_matrix) may be used; a writing one faults.
+    static Result<SharedHandler> observe(std::string_view id, SegmentOptions o = {});
     // Wraps an existing mapping (e.g. Mapping::map_again()) after checking its header.
     static Result<MatrixHandler> from_mapping(MappingPtr map);
 

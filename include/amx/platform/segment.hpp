@@ -67,6 +67,9 @@ struct SegmentOptions {
     // An empty file with no creator at work: how long to wait for one before calling it stale (a
     // creator between shm_open and its lock is visible this way for microseconds).
     std::chrono::milliseconds empty_grace{250};
+    // Attach: open the file read-only and map it PROT_READ (tools that only look; a write through
+    // such a mapping faults). Create ignores it.
+    bool read_only = false;
 };
 
 // die(): whether to check that the name still designates the segment we mapped.
