@@ -1,6 +1,6 @@
 # Installs the Debian packages the project needs, if any is missing. Sourced by ci/* scripts.
 # apt-get update runs once, and only when something has to be installed.
-AMX_PACKAGES="cmake ninja-build g++ clang-14 libclang-rt-14-dev llvm-14 libgtest-dev librapidcheck-dev relacy-dev libexpected-dev libbenchmark-dev libboost-dev valgrind python3 pkg-config"
+AMX_PACKAGES="cmake ninja-build g++ clang-14 libclang-rt-14-dev llvm-14 libgtest-dev librapidcheck-dev relacy-dev libexpected-dev libbenchmark-dev libboost-dev valgrind python3 pkg-config libcli11-dev libfmt-dev nlohmann-json3-dev"
 amx_install_deps() {
   local missing=()
   for p in $AMX_PACKAGES "$@"; do
