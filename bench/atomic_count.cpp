@@ -13,6 +13,7 @@
 #include "amx/check/verify.hpp"
 #include "amx/core/heap.hpp"
 #include "counting_policy.hpp"
+#include "support/cli.hpp"
 #include "workload.hpp"
 
 namespace amxb {
@@ -145,12 +146,10 @@ int run(std::uint64_t ops, std::uint32_t threads, std::uint64_t mib) {
 int main(int argc, char** argv) {
     std::uint64_t ops = 1000000, mib = 64;
     std::uint32_t threads = 1;
-    for (int i = 1; i < argc; ++i) {
-        const std::string a = argv[i];
-        if (a.rfind("--ops=", 0) == 0) ops = std::stoull(a.substr(6));
-        else if (a.rfind("--threads=", 0) == 0) threads = static_cast<std::uint32_t>(std::stoul(a.substr(10)));
-        else if (a.rfind("--segment-mib=", 0) == 0) mib = std::stoull(a.substr(14));
-        else return std::fprintf(stderr, "usage: amx_atomic_count [--ops=N] [--threads=N] [--segment-mib=N]\n"), 2;
-    }
+    CLI::App app{"Serialising atomics per allocate and free, by core call site (CountingPolicy).", "amx_atomic_count"};
+    app.add_option("--ops", ops, "iterations per thread")->check(CLI::NonNegativeNumber);
+    app.add_option("--threads", threads, "threads sharing the heap")->check(CLI::PositiveNumber);
+    app.add_option("--segment-mib", mib, "heap size in MiB")->check(CLI::PositiveNumber);
+    if (const auto rc = amx::test::parse_cli(app, argc, argv)) return *rc;
     return amxb::run(ops, threads, mib);
 }

@@ -14,18 +14,16 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <exception>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "allocators.hpp"
-#include "json.hpp"
 #include "report.hpp"
 #include "runner.hpp"
+#include "support/cli.hpp"
 
 namespace amxb {
 namespace {
@@ -43,37 +41,20 @@ struct Options {
     std::uint64_t child_ops = 0;
 };
 
-std::vector<std::string> split(const std::string& s) {
-    std::vector<std::string> v;
-    std::stringstream ss(s);
-    for (std::string x; std::getline(ss, x, ',');) {
-        if (!x.empty()) v.push_back(x);
-    }
-    return v;
-}
-
-bool parse(int argc, char** argv, Options& o) {
-    for (int i = 1; i < argc; ++i) {
-        const std::string a = argv[i];
-        const auto eq = a.find('=');
-        const std::string k = a.substr(0, eq), v = eq == std::string::npos ? "" : a.substr(eq + 1);
-        if (k == "--alloc") o.alloc = v;
-        else if (k == "--configs") o.configs = split(v);
-        else if (k == "--seconds") o.seconds = std::stod(v);
-        else if (k == "--runs") o.runs = std::stoul(v);
-        else if (k == "--segment-mib") o.segment_mib = std::stoull(v);
-        else if (k == "--callgrind-ops") o.callgrind_ops = std::stoull(v);
-        else if (k == "--json") o.json = v;
-        else if (k == "--child") o.child = true;
-        else if (k == "--ops") o.child_ops = std::stoull(v);
-        else if (k == "--scaling") {
-            for (const auto& s : split(v)) o.scaling_mib.push_back(std::stoull(s));
-        } else {
-            std::fprintf(stderr, "unknown option %s (see the comment at the top of bench/driver.cpp)\n", a.c_str());
-            return false;
-        }
-    }
-    return o.alloc == "amx" || o.alloc == "boost" || o.alloc == "both" || (o.child && o.alloc == "null");
+void add_options(CLI::App& app, Options& o) {
+    app.add_option("--alloc", o.alloc, "allocators to run (null: the bare harness, with --child only)")
+        ->check(CLI::IsMember({"amx", "boost", "both", "null"}));
+    app.add_option("--configs", o.configs, "tN = N threads sharing one segment, pN = N processes")->delimiter(',');
+    app.add_option("--seconds", o.seconds, "seconds per run")->check(CLI::PositiveNumber);
+    app.add_option("--runs", o.runs, "runs per configuration and allocator")->check(CLI::PositiveNumber);
+    app.add_option("--segment-mib", o.segment_mib, "segment size in MiB")->check(CLI::PositiveNumber);
+    app.add_option("--scaling", o.scaling_mib, "segment sizes in MiB for the 1-thread scaling table")
+        ->delimiter(',')
+        ->check(CLI::PositiveNumber);
+    app.add_option("--callgrind-ops", o.callgrind_ops, "iterations per allocator under callgrind (0: none)")->check(CLI::NonNegativeNumber);
+    app.add_option("--json", o.json, "write every run's figures to this file");
+    app.add_flag("--child", o.child, "internal: one fixed-op run (under callgrind)");
+    app.add_option("--ops", o.child_ops, "internal: iterations of the --child run")->check(CLI::NonNegativeNumber);
 }
 
 bool wants(const Options& o, const char* a) { return o.alloc == "both" || o.alloc == a; }
@@ -225,9 +206,13 @@ int driver_main(const Options& o) {
     bool ok = all_clean(rows) && all_clean(scaling);
     for (const auto& x : ir) ok = ok && x.ok;
     std::printf("\n%s\n", ok ? "all runs verify clean" : "SOME RUNS WERE NOT CLEAN (see above)");
-    if (!o.json.empty() && !write_json(o.json, m, o.seconds, o.runs, rows, scaling, ir)) {
-        std::fprintf(stderr, "cannot write %s\n", o.json.c_str());
-        return 1;
+    if (!o.json.empty()) {
+        std::ofstream out(o.json, std::ios::trunc);
+        out << bench_json(m, o.seconds, o.runs, rows, scaling, ir).dump(2) << "\n";
+        if (!out.flush()) {
+            std::fprintf(stderr, "cannot write %s\n", o.json.c_str());
+            return 1;
+        }
     }
     return ok ? 0 : 1;
 }
@@ -237,11 +222,13 @@ int driver_main(const Options& o) {
 
 int main(int argc, char** argv) {
     amxb::Options o;
-    try {
-        if (!amxb::parse(argc, argv, o)) return 2;
-    } catch (const std::exception& e) {  // std::stoul and friends on a malformed number
-        std::fprintf(stderr, "bad option value (%s)\n", e.what());
-        return 2;
+    CLI::App app{"The endurance workload on atomic-matrix and on Boost.Interprocess, every run checked.",
+                 "amx_workload"};
+    amxb::add_options(app, o);
+    if (const auto rc = amx::test::parse_cli(app, argc, argv)) return *rc;
+    if (o.alloc == "null" && !o.child) {
+        std::fprintf(stderr, "amx_workload: --alloc=null needs --child\n");
+        return amx::test::USAGE_EXIT;
     }
     return o.child ? amxb::child_main(o) : amxb::driver_main(o);
 }

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "runner.hpp"
+#include "support/cli.hpp"
 #include "support/figures.hpp"
 
 namespace amx::model {
@@ -193,12 +194,50 @@ std::vector<std::string> split(const std::string& s, char c) {
     return out;
 }
 
-int usage() {
-    std::fprintf(stderr,
-                 "usage: model_runner [--list] [--tier quick|full|random] [--scenario a,b] [--sched random|full|bound]\n"
-                 "       [--bound N] [--from N] [--iters N] [--quick-iters N] [--state S] [--budget SEC]\n"
-                 "       [--depth N] [--shard-file F] [--log DIR] [--weaken FILE:LINE[:ORDER]] [--weaken-acquire] [--spurious]\n");
-    return 2;
+// FILE:LINE or FILE:LINE:ORDER into spec (CLI11 has already checked the shape).
+void set_weaken(RunSpec& spec, const std::string& v) {
+    const auto parts = split(v, ':');
+    spec.weaken_file = parts[0];
+    spec.weaken_line = static_cast<unsigned>(std::stoul(parts[1]));
+    if (parts.size() == 3) spec.weaken_order = parts[2];
+}
+
+// The shape --weaken accepts: a file, a line number, optionally a memory order.
+std::string check_weaken(const std::string& v) {
+    const auto parts = split(v, ':');
+    if (parts.size() != 2 && parts.size() != 3) return "want FILE:LINE or FILE:LINE:ORDER";
+    if (parts[1].find_first_not_of("0123456789") != std::string::npos || parts[1].size() > 9) {
+        return "LINE must be a number";
+    }
+    return {};
+}
+
+void add_options(CLI::App& app, Options& o, bool& list) {
+    const std::map<std::string, Sched> scheds{{"random", Sched::random}, {"full", Sched::full}, {"bound", Sched::bound}};
+    app.add_flag("--list", list, "print the registered scenarios, one name a line, and exit");
+    app.add_option("--tier", o.tier, "run a preset over the selected scenarios")
+        ->check(CLI::IsMember({"quick", "full", "random"}));
+    app.add_option_function<std::string>("--scenario", [&o](const std::string& v) { o.only = split(v, ','); },
+                                         "comma-separated scenario names (default with --tier: all)");
+    app.add_option_function<std::string>("--sched", [&o, scheds](const std::string& v) { o.spec.sched = scheds.at(v); },
+                                         "scheduler of a single run")
+        ->check(CLI::IsMember({"random", "full", "bound"}));
+    app.add_option("--bound", o.spec.bound, "context bound (--sched bound)")->check(CLI::NonNegativeNumber);
+    app.add_option("--from", o.spec.from, "first random iteration")->check(CLI::NonNegativeNumber);
+    app.add_option("--iters", o.spec.iters, "random iterations (single run, random tier)")->check(CLI::NonNegativeNumber);
+    app.add_option("--quick-iters", o.quick_iters, "random iterations per scenario of the quick tier")->check(CLI::NonNegativeNumber);
+    app.add_option("--state", o.spec.state, "resume or replay a full/bound search from this state");
+    app.add_option_function<double>("--budget", [&o](double v) { o.spec.budget_seconds = v; o.budget_full = v; },
+                                    "seconds per search (0 = unbounded)")
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--depth", o.spec.depth_limit, "execution depth limit")->check(CLI::NonNegativeNumber);
+    app.add_option("--shard-file", o.shard_file, "random tier: where each scenario's next iteration is kept");
+    app.add_option("--log", o.log_dir, "directory of the per-run history logs");
+    app.add_option_function<std::string>("--weaken", [&o](const std::string& v) { set_weaken(o.spec, v); },
+                                         "run with the atomic at FILE:LINE[:ORDER] weakened")
+        ->check(check_weaken, "FILE:LINE[:ORDER]");
+    app.add_flag("--weaken-acquire", o.spec.weaken_acq_rel_to_acquire, "weaken acq_rel to acquire (default: release)");
+    app.add_flag("--spurious", o.spec.spurious, "let compare_exchange_weak fail spuriously");
 }
 
 }  // namespace
@@ -209,47 +248,22 @@ int main(int argc, char** argv) {
     Options o;
     o.self = argv[0];
     bool list = false;
-    for (int i = 1; i < argc; ++i) {
-        const std::string a = argv[i];
-        auto next = [&]() -> std::string {
-            if (i + 1 >= argc) { std::fprintf(stderr, "%s needs a value\n", a.c_str()); std::exit(2); }
-            return argv[++i];
-        };
-        if (a == "--list") list = true;
-        else if (a == "--tier") o.tier = next();
-        else if (a == "--scenario") o.only = split(next(), ',');
-        else if (a == "--sched") {
-            const std::string v = next();
-            o.spec.sched = v == "full" ? Sched::full : v == "bound" ? Sched::bound : Sched::random;
-        } else if (a == "--bound") o.spec.bound = static_cast<unsigned>(std::stoul(next()));
-        else if (a == "--from") o.spec.from = std::stoull(next());
-        else if (a == "--iters") o.spec.iters = std::stoull(next());
-        else if (a == "--quick-iters") o.quick_iters = std::stoull(next());
-        else if (a == "--state") o.spec.state = next();
-        else if (a == "--budget") { o.spec.budget_seconds = std::stod(next()); o.budget_full = o.spec.budget_seconds; }
-        else if (a == "--depth") o.spec.depth_limit = static_cast<unsigned>(std::stoul(next()));
-        else if (a == "--shard-file") o.shard_file = next();
-        else if (a == "--log") o.log_dir = next();
-        else if (a == "--weaken") {
-            const auto parts = split(next(), ':');
-            if (parts.size() != 2 && parts.size() != 3) return usage();
-            o.spec.weaken_file = parts[0];
-            o.spec.weaken_line = static_cast<unsigned>(std::stoul(parts[1]));
-            if (parts.size() == 3) o.spec.weaken_order = parts[2];
-        } else if (a == "--weaken-acquire") o.spec.weaken_acq_rel_to_acquire = true;
-        else if (a == "--spurious") o.spec.spurious = true;
-        else return usage();
-    }
+    CLI::App app{"Runs the Relacy model-checking scenarios with a scheduler or a tier preset.", "model_runner"};
+    add_options(app, o, list);
+    if (const auto rc = amx::test::parse_cli(app, argc, argv)) return *rc;
     if (list) {
         for (const auto& s : scenarios()) std::printf("%s\n", s.name);
         return 0;
+    }
+    if (o.tier.empty() && o.only.empty()) {
+        std::fprintf(stderr, "model_runner: give --tier, --scenario or --list (see --help)\n");
+        return amx::test::USAGE_EXIT;
     }
     std::system(("mkdir -p '" + o.log_dir + "'").c_str());
     bool ok = true;
     if (!o.tier.empty()) {
         ok = run_tier(o);
     } else {
-        if (o.only.empty()) return usage();
         for (const auto& sc : scenarios()) if (selected(o, sc)) ok = run_one(o, sc, o.spec).ok && ok;
     }
     return ok ? 0 : 1;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "amx/handler/handler.hpp"
+#include "support/cli.hpp"
 #include "support/contention_bound.hpp"
 #include "support/figures.hpp"
 #include "support/test_heap.hpp"
@@ -105,9 +106,9 @@ TEST(Stress, OriginalWorkloadTwoThreadsStaysClean) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    ::testing::InitGoogleTest(&argc, argv);
-    for (int i = 1; i < argc; ++i) {
-        if (std::strncmp(argv[i], "--seconds=", 10) == 0) g_seconds = std::atoi(argv[i] + 10);
-    }
+    ::testing::InitGoogleTest(&argc, argv);  // takes the --gtest_* flags out of argv
+    CLI::App app{"Threads hammering one heap, then a quiescent verify.", "stress_test"};
+    app.add_option("--seconds", g_seconds, "seconds of load")->check(CLI::PositiveNumber);
+    if (const auto rc = amx::test::parse_cli(app, argc, argv)) return *rc;
     return RUN_ALL_TESTS();
 }

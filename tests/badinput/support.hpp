@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "amx/handler/handler.hpp"
+#include "support/cli.hpp"
 #include "support/test_heap.hpp"
 
 namespace amx::testing_support {
@@ -81,15 +82,14 @@ private:
     const char* kind_;
 };
 
-// main() of a multi-process test: gtest, the name sweep of `kind`, and one integer flag
-// ("--rounds=" or "--seconds=") that sets *value.
-inline int run_with_sweep(int argc, char** argv, const char* kind, const char* flag, int* value) {
-    ::testing::InitGoogleTest(&argc, argv);
+// main() of a multi-process test: gtest, the name sweep of `kind`, and one positive integer option
+// `flag` ("--rounds", "--seconds"; given as --rounds=N or --rounds N) that sets *value.
+inline int run_with_sweep(int argc, char** argv, const char* kind, const char* flag, const char* help, int* value) {
+    ::testing::InitGoogleTest(&argc, argv);  // takes the --gtest_* flags out of argv
+    CLI::App app{"A multi-process test; segments an earlier run left behind are removed first."};
+    app.add_option(flag, *value, help)->check(CLI::PositiveNumber);
+    if (const auto rc = amx::test::parse_cli(app, argc, argv)) return *rc;
     ::testing::AddGlobalTestEnvironment(new SweepEnvironment(kind));
-    const std::size_t n = std::strlen(flag);
-    for (int i = 1; i < argc; ++i) {
-        if (std::strncmp(argv[i], flag, n) == 0) *value = std::atoi(argv[i] + n);
-    }
     return RUN_ALL_TESTS();
 }
 

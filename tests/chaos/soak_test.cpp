@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "chaos/soak_worker.hpp"
+#include "support/cli.hpp"
 
 namespace amx::chaos {
 namespace {
@@ -331,12 +332,11 @@ TEST(Soak, StoppedWorkerBlocksNobody) {
 }  // namespace amx::chaos
 
 int main(int argc, char** argv) {
-    ::testing::InitGoogleTest(&argc, argv);
-    for (int i = 1; i < argc; ++i) {
-        if (std::strncmp(argv[i], "--seconds=", 10) == 0) amx::chaos::g_seconds = std::atoi(argv[i] + 10);
-        if (std::strncmp(argv[i], "--workers=", 10) == 0) {
-            amx::chaos::g_workers = std::clamp<std::uint32_t>(std::atoi(argv[i] + 10), 1, amx::chaos::MAX_WORKERS);
-        }
-    }
+    ::testing::InitGoogleTest(&argc, argv);  // takes the --gtest_* flags out of argv
+    CLI::App app{"Worker processes killed at random while they allocate; the heap must recover.", "soak_test"};
+    app.add_option("--seconds", amx::chaos::g_seconds, "seconds of kills")->check(CLI::PositiveNumber);
+    app.add_option("--workers", amx::chaos::g_workers, "worker processes")
+        ->check(CLI::Range(1u, static_cast<unsigned>(amx::chaos::MAX_WORKERS)));
+    if (const auto rc = amx::test::parse_cli(app, argc, argv)) return *rc;
     return RUN_ALL_TESTS();
 }

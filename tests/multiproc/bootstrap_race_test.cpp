@@ -122,5 +122,5 @@ TEST(MultiProcess, EightProcessesBootstrapAtOnceExactlyOneFormats) {
 }  // namespace amx::testing_support
 
 int main(int argc, char** argv) {
-    return amx::testing_support::run_with_sweep(argc, argv, "mp", "--rounds=", &amx::testing_support::g_rounds);
+    return amx::testing_support::run_with_sweep(argc, argv, "mp", "--rounds", "bootstrap races to run", &amx::testing_support::g_rounds);
 }

@@ -205,5 +205,5 @@ TEST(MultiProcess, FourProcessesExchangeBlocksThroughUserStates) {
 }  // namespace amx::testing_support
 
 int main(int argc, char** argv) {
-    return amx::testing_support::run_with_sweep(argc, argv, "mp", "--seconds=", &amx::testing_support::g_seconds);
+    return amx::testing_support::run_with_sweep(argc, argv, "mp", "--seconds", "seconds of message exchange", &amx::testing_support::g_seconds);
 }
