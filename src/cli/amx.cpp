@@ -1,11 +1,9 @@
 // amx: a command-line tool for atomic-matrix segments (docs/CLI.md lists every command, its JSON
 // and its exit codes). Parsing is CLI11, text is fmt, JSON is nlohmann-json.
 // Exit codes: 0 ok, 1 violations found, 2 operation failed or refused, 3 usage.
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,22 +24,23 @@
 
 #include "amx/handler/handler.hpp"
 #include "layout_table.hpp"
+#include "tool.hpp"
 
-namespace {
-
-using json = nlohmann::ordered_json;
-using L = amx::ControlLayout<amx::DefaultGeometry>;
-
-enum Exit : int { OK = 0, VIOLATIONS = 1, FAILED = 2, USAGE = 3 };
-constexpr std::uint64_t MAX_SEGMENT = 0xFFFFFFF0ull;  // u32 offsets, 16-byte aligned (segment_posix.cpp)
-
-bool g_json = false;
-
-// ---- errors in words ------------------------------------------------------------------------
+namespace amx::tool {
 
 std::string file_of(const std::string& name) { return fmt::format("/dev/shm{}", amx::shm_path(name)); }
 
 std::string octal(std::uint64_t mode) { return fmt::format("0{:o}", mode & 07777); }
+
+}  // namespace amx::tool
+
+namespace {
+
+using namespace amx::tool;
+
+constexpr std::uint64_t MAX_SEGMENT = 0xFFFFFFF0ull;  // u32 offsets, 16-byte aligned (segment_posix.cpp)
+
+// ---- errors in words ------------------------------------------------------------------------
 
 // The magic as text when printable, else hex.
 std::string magic_text(std::uint64_t m) {
@@ -121,7 +120,11 @@ Problem describe(const amx::Error& e, const std::string& name) {
     }
 }
 
-int fail_with(const std::string& what, const std::string& fix, int code = FAILED) {
+}  // namespace
+
+namespace amx::tool {
+
+int fail_with(const std::string& what, const std::string& fix, int code) {
     if (g_json) {
         std::puts(json{{"ok", false}, {"error", what}, {"fix", fix}, {"exit", code}}.dump().c_str());
     }
@@ -135,6 +138,10 @@ int fail_with(const amx::Error& e, const std::string& name) {
 }
 
 void emit(const json& j) { std::puts(j.dump(2).c_str()); }
+
+}  // namespace amx::tool
+
+namespace {
 
 // ---- strict input ---------------------------------------------------------------------------
 
@@ -633,152 +640,6 @@ int cmd_map(const amx::HandlerBase& h, const std::string& svg) {
     if (g_json) emit({{"name", h.name()}, {"svg", svg}, {"blocks", rows.size()}, {"bytes", text.size()}});
     else fmt::print("wrote {}: {} blocks, {} bytes of SVG\n", svg, rows.size(), text.size());
     return OK;
-}
-
-// ---- list: reads /dev/shm without mapping anything ------------------------------------------
-
-int cmd_list() {
-    json arr = json::array();
-    DIR* d = ::opendir("/dev/shm");
-    if (!d) return fail_with(fmt::format("/dev/shm cannot be read: {}", std::strerror(errno)), "check that /dev/shm is mounted");
-    std::vector<std::string> names;
-    while (const dirent* e = ::readdir(d)) {
-        const std::string n = e->d_name;
-        if (n.rfind(amx::SEGMENT_PREFIX, 0) == 0) names.emplace_back(n.substr(amx::SEGMENT_PREFIX.size()));
-    }
-    ::closedir(d);
-    std::sort(names.begin(), names.end());
-    for (const auto& name : names) {
-        const std::string path = file_of(name);
-        const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0) continue;
-        struct stat st {};
-        amx::SegmentHeader hdr{};
-        std::uint64_t reg[L::REGISTRY_SLOTS] = {};
-        const bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-                        ::pread(fd, &hdr, sizeof hdr, 0) == static_cast<ssize_t>(sizeof hdr) && hdr.magic == amx::SEGMENT_MAGIC;
-        const bool have_reg = ok && ::pread(fd, reg, sizeof reg, L::REGISTRY) == static_cast<ssize_t>(sizeof reg);
-        ::close(fd);
-        if (!ok) continue;  // not ours: another program's file with our prefix, or still empty
-        std::uint32_t live = 0, dead = 0;
-        for (std::uint64_t v : reg) {
-            if (v == 0) continue;
-            ++(amx::participant_alive(amx::participant_pid(v), amx::participant_start(v)) ? live : dead);
-        }
-        static const char* const INIT[] = {"uninitialised", "initialising", "ready", "failed"};
-        arr.push_back({{"name", name}, {"file", path}, {"size", static_cast<std::uint64_t>(st.st_size)}, {"uid", st.st_uid},
-                       {"mode", octal(st.st_mode)}, {"layout_version", hdr.layout_version},
-                       {"init_state", hdr.init_state < 4 ? INIT[hdr.init_state] : "unknown"},
-                       {"creator_pid", hdr.creator_pid},
-                       {"creator_alive", amx::process_alive(hdr.creator_pid, hdr.creator_start)},
-                       {"participants_known", have_reg}, {"live_participants", live}, {"dead_participants", dead}});
-    }
-    if (g_json) {
-        emit({{"segments", arr}});
-        return OK;
-    }
-    fmt::print("{:<32} {:>12} {:>6} {:>5} {:>3} {:<13} {:>8} {:>5} {:>4}\n", "name", "bytes", "uid", "mode", "ver", "init",
-               "creator", "live", "dead");
-    for (const auto& s : arr) {
-        fmt::print("{:<32} {:>12} {:>6} {:>5} {:>3} {:<13} {:>8} {:>5} {:>4}\n", s["name"].get<std::string>(),
-                   s["size"].get<std::uint64_t>(), s["uid"].get<std::uint32_t>(), s["mode"].get<std::string>(),
-                   s["layout_version"].get<std::uint32_t>(), s["init_state"].get<std::string>(),
-                   s["creator_alive"].get<bool>() ? "alive" : "gone", s["live_participants"].get<std::uint32_t>(),
-                   s["dead_participants"].get<std::uint32_t>());
-    }
-    return OK;
-}
-
-// ---- demo -----------------------------------------------------------------------------------
-
-// One worker of the demo: the original's loop with fill patterns checked on free.
-int demo_worker(const std::string& name, std::uint32_t id, double seconds) {
-    auto h = amx::MatrixHandler::attach(name);
-    if (!h) return fail_with(h.error(), name);
-    struct Held { amx::Block<std::byte> b; std::uint32_t n; std::uint8_t tag; };
-    std::vector<Held> held;
-    std::uint32_t rng = id + 1;
-    std::uint64_t ops = 0, broken = 0;
-    const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-    while (std::chrono::steady_clock::now() < end) {
-        for (int k = 0; k < 1024; ++k, ++ops) {
-            rng = rng * 1103515245u + 12345u;
-            if (rng % 10 < 7 && held.size() < 200) {
-                const std::uint32_t n = rng % 512 + 32;
-                auto b = h->allocate_raw(n);
-                if (!b) continue;
-                const auto tag = static_cast<std::uint8_t>(rng >> 24);
-                std::memset(h->raw_base_ptr() + b->offset, tag, n);
-                held.push_back({*b, n, tag});
-            } else if (!held.empty()) {
-                const std::size_t i = rng % held.size();
-                const Held x = held[i];
-                held[i] = held.back();
-                held.pop_back();
-                const std::byte* p = h->raw_base_ptr() + x.b.offset;
-                for (std::uint32_t j = 0; j < x.n; ++j) broken += p[j] != std::byte{x.tag};
-                if (!h->free(x.b)) ++broken;
-            }
-        }
-    }
-    for (const auto& x : held) broken += !h->free(x.b);
-    if (!g_json) fmt::print("demo worker {} (pid {}): {} ops, {} broken\n", id, static_cast<int>(getpid()), ops, broken);
-    return broken == 0 ? 0 : 1;
-}
-
-// What the demo's signal handler needs: the segment's path and the workers (async-signal-safe).
-char g_demo_path[256];
-pid_t g_demo_kids[2];
-
-void demo_interrupted(int sig) {
-    for (pid_t k : g_demo_kids) {
-        if (k > 0) ::kill(k, SIGKILL);
-    }
-    if (g_demo_path[0]) ::shm_unlink(g_demo_path);
-    ::signal(sig, SIG_DFL);
-    ::raise(sig);
-}
-
-int cmd_demo(double seconds) {
-    const std::string name = amx::random_name();
-    std::snprintf(g_demo_path, sizeof g_demo_path, "%s", amx::shm_path(name).c_str());
-    std::signal(SIGINT, demo_interrupted);
-    std::signal(SIGTERM, demo_interrupted);
-    auto h = amx::MatrixHandler::create(name, 16u << 20);
-    if (!h) return fail_with(h.error(), name);
-    if (!g_json) fmt::print("demo: segment {}, 16 MiB, 2 processes x {:.1f} s\n", name, seconds);
-    std::fflush(stdout);
-    for (std::uint32_t i = 0; i < 2; ++i) {
-        const pid_t pid = fork();
-        if (pid == 0) {
-            std::signal(SIGINT, SIG_DFL);
-            std::signal(SIGTERM, SIG_DFL);
-            _exit(demo_worker(name, i, seconds));
-        }
-        g_demo_kids[i] = pid;
-    }
-    int failed = 0;
-    for (pid_t& pid : g_demo_kids) {
-        int st = 0;
-        waitpid(pid, &st, 0);
-        pid = 0;
-        failed += !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    }
-    h->heal();
-    const auto r = h->verify(amx::VerifyMode::after_heal);
-    const auto s = h->stats();
-    (void)h->die();
-    g_demo_path[0] = 0;
-    const bool ok = failed == 0 && r.ok() && s.blocks == 1;
-    if (g_json) {
-        emit({{"name", name}, {"seconds", seconds}, {"failed_workers", failed}, {"verify_ok", r.ok()}, {"blocks_after_heal", s.blocks},
-              {"free_bytes", s.free_bytes}, {"data_bytes", s.data_bytes}, {"ok", ok}});
-    } else {
-        std::fputs(r.to_string().c_str(), stdout);
-        fmt::print("demo: {} worker(s) failed; after heal {} block(s), {} of {} data bytes free\n", failed, s.blocks,
-                   s.free_bytes, s.data_bytes);
-    }
-    return ok ? OK : VIOLATIONS;
 }
 
 // ---- main -----------------------------------------------------------------------------------
