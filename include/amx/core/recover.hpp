@@ -42,6 +42,7 @@
 
 #include "amx/core/chain.hpp"
 #include "amx/core/context.hpp"
+#include "amx/core/transit.hpp"
 #include "amx/errc.hpp"
 
 namespace amx {
@@ -120,7 +121,8 @@ struct RecoverReport {
     std::uint32_t listed = 0;            // free blocks on the rebuilt lists
     std::uint32_t prev_fixed = 0;        // prev_phys words corrected
     std::uint32_t heals_reset = 0;       // heals_running found raised
-    std::uint32_t transit_reset = 0;     // transit counts found raised (participants in flight)
+    std::uint32_t transit_reset = 0;     // transit announcements found (participants in flight)
+    std::uint32_t slots_released = 0;    // transit slots of participants that are gone
     std::uint32_t live_participants = 0, dead_participants = 0;
     std::uint64_t free_bytes = 0, live_bytes = 0, orphan_bytes = 0, leaked_bytes = 0;
     std::vector<RecoveredBlock> orphans;  // live blocks of dead participants (freed if reclaimed)
@@ -264,15 +266,26 @@ private:
         clear_dead_slots();
     }
 
-    // Transit counters (core/transit.hpp): a dead participant's count stays raised; with every
-    // other participant stopped, every count is stale.
+    // Transit slots (core/transit.hpp): with every other participant stopped or dead, nothing is
+    // in transit: every announcement is stale (a dead thread's, or garbage). Clear them (keeping
+    // each slot's allocation count, which generations continue from) and release the slots whose
+    // participant is gone: dead, cleared from the registry, or no participant id at all.
     void reset_transit() {
-        for (std::uint32_t s = 0; s < L::TRANSIT_SHARDS; ++s) {
-            auto w = c_.transit_w(s);
-            const std::uint64_t v = w.load(P::relaxed);
-            rep_.transit_reset += static_cast<std::uint32_t>(v);
-            // Keep the epoch (it only grows), clear the active count.
-            w.store(v & ~std::uint64_t{0xFFFFFFFF}, P::release);  // @RC.transit release: pairs with @TR.total
+        using T = Transit<C>;
+        for (std::uint32_t i = 0; i <= L::TRANSIT_SLOTS; ++i) {
+            auto hold = T::hold_w(c_, i);
+            const std::uint64_t v = hold.load(P::relaxed);
+            if (static_cast<std::uint32_t>(v) == 0) continue;
+            ++rep_.transit_reset;
+            hold.store(v & ~std::uint64_t{0xFFFFFFFF}, P::release);  // @RC.transit release: pairs with @TR.scan
+        }
+        for (std::uint32_t i = 0; i < L::TRANSIT_SLOTS; ++i) {
+            const std::uint64_t owner = T::owner_w(c_, i).load(P::relaxed);
+            const std::uint32_t p = T::owner_participant(owner);
+            if (owner == 0 || p == 0 || (p <= L::REGISTRY_SLOTS && live_[p - 1])) continue;
+            // @RC.slot release: pairs with @TR.claim (a newcomer in the slot sees the reset word).
+            T::owner_w(c_, i).store(0, P::release);
+            ++rep_.slots_released;
         }
     }
 

@@ -47,6 +47,8 @@ class SharedHandler;
 inline bool participant_alive(std::uint32_t pid, std::uint32_t start32) {
     return process_alive(pid, start32, start32 == 0 ? 0 : 0xFFFFFFFFu);
 }
+// The same for a registry word (the out-of-memory decision's view of a transit slot's owner).
+inline bool registry_word_alive(std::uint64_t w) { return participant_alive(participant_pid(w), participant_start(w)); }
 
 // This process's registry slot while a MatrixHandler lives. Claimed at attach; released at
 // destruction, and only by the process that claimed it (a forked child keeps its parent's slot).
@@ -65,7 +67,11 @@ public:
         slot_ = reg.claim(ident_);
         for (std::uint32_t i = 0; slot_ == NONE && i < Ctx::Layout::REGISTRY_SLOTS; ++i) {
             const std::uint64_t v = reg.read(i);
-            if (v != 0 && !participant_alive(participant_pid(v), participant_start(v)) && reg.take_over(i, v, ident_)) slot_ = i;
+            if (v != 0 && !participant_alive(participant_pid(v), participant_start(v)) && reg.take_over(i, v, ident_)) {
+                slot_ = i;
+                // The dead one's transit slots would otherwise look like ours (PROTOCOL.md §6).
+                SlotDirectory<Ctx>::release_participant(ctx_, i + 1);
+            }
         }
     }
     ParticipantClaim(ParticipantClaim&& o) noexcept
@@ -103,12 +109,12 @@ class HandlerBase {
 public:
     template <Storable T>
     Result<Block<T>> allocate() const {
-        return allocate_raw(sizeof(T) == 0 ? 1 : sizeof(T)).map([](Block<std::byte> b) { return Block<T>{b.offset}; });
+        return allocate_raw(sizeof(T) == 0 ? 1 : sizeof(T)).map([](Block<std::byte> b) { return Block<T>{b.offset, b.generation}; });
     }
     Result<Block<std::byte>> allocate_raw(std::uint64_t size) const {
         auto h = heap_.allocate(size);
         if (!h) return tl::unexpected(h.error());
-        return Block<std::byte>{*h + BLOCK_HEADER_SIZE};
+        return Block<std::byte>{*h + BLOCK_HEADER_SIZE, heap_.generation(*h)};  // ours: no race
     }
 
     // Unchecked typed access, as in the seed: the block must be live and hold a T, and the caller
@@ -121,28 +127,37 @@ public:
     T& read_mut(Block<T> b) const { return *std::launder(reinterpret_cast<T*>(ptr(b.offset))); }
 
     template <class T>
-    Result<void> free(Block<T> b) const { return free_at(b.header_offset()); }
+    Result<void> free(Block<T> b) const { return heap_.free(b.header_offset(), b.generation); }
     Result<void> free_at(std::uint32_t header_offset) const { return heap_.free(header_offset); }
 
     template <class T>
-    Result<void> set_state(Block<T> b, std::uint32_t state) const { return heap_.set_state(b.header_offset(), state); }
+    Result<void> set_state(Block<T> b, std::uint32_t state) const {
+        return heap_.set_state(b.header_offset(), state, b.generation);
+    }
     template <class T>
-    Result<std::uint32_t> get_state(Block<T> b, Order o = order::acquire) const { return heap_.get_state(b.header_offset(), o); }
+    Result<std::uint32_t> get_state(Block<T> b, Order o = order::acquire) const {
+        return heap_.get_state(b.header_offset(), o, b.generation);
+    }
     template <class T>
     Result<std::uint32_t> transition_state(Block<T> b, std::uint32_t expected, std::uint32_t next,
                                            Order success = order::acq_rel) const {
-        return heap_.transition_state(b.header_offset(), expected, next, success);
+        return heap_.transition_state(b.header_offset(), expected, next, success, b.generation);
     }
 
     // A validated handle for a payload offset received from another process: the block must be
-    // live and large enough for T.
+    // live and large enough for T. The handle gets the block's current generation.
     template <Storable T>
-    Result<Block<T>> block_at(std::uint32_t payload_offset) const {
+    Result<Block<T>> block_at(std::uint32_t payload_offset) const { return block_at<T>(payload_offset, 0); }
+    // The same for a handle received with its generation (Block::generation): refused with
+    // invalid_offset if that allocation has been freed (and the memory reused) since.
+    template <Storable T>
+    Result<Block<T>> block_at(std::uint32_t payload_offset, std::uint32_t generation) const {
         if (payload_offset < BLOCK_HEADER_SIZE) return fail(Errc::invalid_offset, payload_offset);
-        auto cap = heap_.live_payload(payload_offset - BLOCK_HEADER_SIZE);
+        const std::uint32_t h = payload_offset - BLOCK_HEADER_SIZE;
+        auto cap = heap_.live_payload(h, generation);
         if (!cap) return tl::unexpected(cap.error());
         if (*cap < sizeof(T)) return fail(Errc::type_too_large, sizeof(T), *cap);
-        return Block<T>{payload_offset};
+        return Block<T>{payload_offset, generation != 0 ? generation : heap_.generation(h)};
     }
 
     // Block statistics plus the registered participants.
@@ -225,6 +240,7 @@ private:
     MatrixHandler(MappingPtr map, ProductionHeap heap)
         : HandlerBase(std::move(map), heap), claim_(heap_.context(), map_) {
         heap_.set_participant(claim_.id());
+        heap_.set_liveness(&registry_word_alive);
     }
     ParticipantClaim claim_;
 };
