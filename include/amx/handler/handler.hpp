@@ -61,12 +61,7 @@ public:
     ParticipantClaim(const Ctx& ctx, MappingPtr keep) : ctx_(ctx), keep_(std::move(keep)) {
         const auto pid = static_cast<std::uint32_t>(::getpid());
         ident_ = pack_participant(pid, process_start_time(static_cast<pid_t>(pid)));
-        const Registry<Ctx> reg(ctx_);
-        slot_ = reg.claim(ident_);
-        for (std::uint32_t i = 0; slot_ == NONE && i < Ctx::Layout::REGISTRY_SLOTS; ++i) {
-            const std::uint64_t v = reg.read(i);
-            if (v != 0 && !participant_alive(participant_pid(v), participant_start(v)) && reg.take_over(i, v, ident_)) slot_ = i;
-        }
+        slot_ = Registry<Ctx>(ctx_).enroll(ident_, participant_alive);
     }
     ParticipantClaim(ParticipantClaim&& o) noexcept
         : ctx_(o.ctx_), keep_(std::move(o.keep_)), slot_(std::exchange(o.slot_, NONE)), ident_(o.ident_) {}
