@@ -90,8 +90,9 @@ template <AtomicPolicy P, Geometry G>
 using AllocHandoffFree = AllocHandoff<P, G, Receiver::free>;
 
 // T0 fills a block it allocated in setup and sets a user state (@ST.store release); T1 polls the
-// state with an acquire get_state (the seed contract's ordering) and, once it sees the new state,
-// reads the payload: every word T0 wrote before set_state must be there.
+// state with get_state's default ordering (@ST.get acquire, what the handler's get_state(b) uses)
+// and, once it sees the new state, reads the payload: every word T0 wrote before set_state must be
+// there.
 template <AtomicPolicy P, Geometry G>
 struct StateHandoff {
     static constexpr int THREADS = 2;
@@ -114,7 +115,7 @@ struct StateHandoff {
             return;
         }
         for (int k = 0; k < TRIES && !seen; ++k) {
-            auto s = e.heap.get_state(x, P::acquire);
+            auto s = e.heap.get_state(x);
             seen = s && *s == READY;
             if (!seen) P::spin_hint();
         }
@@ -124,6 +125,46 @@ struct StateHandoff {
         o.expect(ok_setup, "setup");
         o.expect(set, "set_state on a live block succeeds");
         o.expect(fill_ok, "the state was seen but not the payload written before it (@ST.store)");
+        verify_and_reclaim(e, o, {x});
+    }
+};
+
+// The hand-off through transition_state with its default ordering (@ST.transition acq_rel, what
+// the handler's transition_state(b, expected, next) uses): T0 fills a block it allocated in setup
+// and moves it ALLOCATED -> READY; T1 polls READY -> TAKEN and, once its transition succeeds, owns
+// the block and reads the payload: every word T0 wrote before its transition must be there (T0's
+// CAS releases, T1's acquires).
+template <AtomicPolicy P, Geometry G>
+struct TransitionHandoff {
+    static constexpr int THREADS = 2;
+    static constexpr std::uint32_t BLOCKS = 3;
+    static constexpr std::uint32_t READY = 50, TAKEN = 51;
+    static constexpr int TRIES = 8;
+    std::uint32_t x = 0;
+    bool ok_setup = false, ready = false, taken = false, fill_ok = true;
+
+    void setup(Env<P, G>& e) {
+        auto r = e.heap.allocate(16);
+        ok_setup = static_cast<bool>(r);
+        if (ok_setup) x = *r;
+    }
+    void thread(Env<P, G>& e, int i) {
+        if (!ok_setup) return;
+        if (i == 0) {
+            e.fill(x, 7);
+            ready = static_cast<bool>(e.heap.transition_state(x, STATE_ALLOCATED, READY));
+            return;
+        }
+        for (int k = 0; k < TRIES && !taken; ++k) {
+            taken = static_cast<bool>(e.heap.transition_state(x, READY, TAKEN));
+            if (!taken) P::spin_hint();
+        }
+        if (taken) fill_ok = e.check_fill(x, 7);
+    }
+    void check(Env<P, G>& e, Outcome& o) {
+        o.expect(ok_setup, "setup");
+        o.expect(ready, "T0's transition of its live block succeeds");
+        o.expect(fill_ok, "T1 took the block but not the payload written before the hand-off (@ST.transition)");
         verify_and_reclaim(e, o, {x});
     }
 };

@@ -121,11 +121,18 @@ public:
 
     template <class T>
     Result<void> set_state(Block<T> b, std::uint32_t state) const { return heap_.set_state(b.header_offset(), state); }
+    // Without an order: the core's defaults (acquire, acq_rel: @ST.get, @ST.transition), which the
+    // model scenarios state_handoff and transition_handoff check. With one: the caller's.
     template <class T>
-    Result<std::uint32_t> get_state(Block<T> b, Order o = order::acquire) const { return heap_.get_state(b.header_offset(), o); }
+    Result<std::uint32_t> get_state(Block<T> b) const { return heap_.get_state(b.header_offset()); }
     template <class T>
-    Result<std::uint32_t> transition_state(Block<T> b, std::uint32_t expected, std::uint32_t next,
-                                           Order success = order::acq_rel) const {
+    Result<std::uint32_t> get_state(Block<T> b, Order o) const { return heap_.get_state(b.header_offset(), o); }
+    template <class T>
+    Result<std::uint32_t> transition_state(Block<T> b, std::uint32_t expected, std::uint32_t next) const {
+        return heap_.transition_state(b.header_offset(), expected, next);
+    }
+    template <class T>
+    Result<std::uint32_t> transition_state(Block<T> b, std::uint32_t expected, std::uint32_t next, Order success) const {
         return heap_.transition_state(b.header_offset(), expected, next, success);
     }
 
