@@ -76,7 +76,7 @@ public:
             if (h.offset == 0) return 0;
             // @FL.detach acq_rel: acquire pairs with @FL.push.cas (we own the chain's contents);
             // release pairs with @FL.pop.head, so a popper that sees the emptied list also sees
-            // the heal's transit counter (@TR.enter) and heal counter (@HL.begin) raised before it.
+            // the heal's transit counter raised before it (@TR.enter).
             if (head.cas_weak(seen, pack_head({0, next_tag<G>(h.tag)}), P::acq_rel, P::relaxed)) {
                 return h.offset;
             }
