@@ -89,59 +89,23 @@ using AllocHandoffInspect = AllocHandoff<P, G, Receiver::inspect>;
 template <AtomicPolicy P, Geometry G>
 using AllocHandoffFree = AllocHandoff<P, G, Receiver::free>;
 
-// T0 fills a block it allocated in setup and sets a user state (@ST.store release); T1 polls the
-// state with get_state's default ordering (@ST.get acquire, what the handler's get_state(b) uses)
-// and, once it sees the new state, reads the payload: every word T0 wrote before set_state must be
-// there.
-template <AtomicPolicy P, Geometry G>
-struct StateHandoff {
-    static constexpr int THREADS = 2;
-    static constexpr std::uint32_t BLOCKS = 3;
-    static constexpr std::uint32_t READY = 50;
-    static constexpr int TRIES = 8;
-    std::uint32_t x = 0;
-    bool ok_setup = false, set = false, seen = false, fill_ok = true;
+// A hand-off through the block state with the core's default orderings (what the handler's calls
+// without an order use). T0 fills a block it allocated in setup and publishes it as READY; T1 polls
+// until it takes it and then reads the payload: every word T0 wrote before publishing must be there.
+//   Via::set_get     - T0 set_state(READY) (@ST.store release), T1 get_state() == READY
+//                      (@ST.get acquire);
+//   Via::transition  - T0 transition_state(ALLOCATED -> READY), T1 transition_state(READY ->
+//                      TAKEN), both @ST.transition acq_rel (T0's CAS releases, T1's acquires).
+enum class Via { set_get, transition };
 
-    void setup(Env<P, G>& e) {
-        auto r = e.heap.allocate(16);
-        ok_setup = static_cast<bool>(r);
-        if (ok_setup) x = *r;
-    }
-    void thread(Env<P, G>& e, int i) {
-        if (!ok_setup) return;
-        if (i == 0) {
-            e.fill(x, 7);
-            set = static_cast<bool>(e.heap.set_state(x, READY));
-            return;
-        }
-        for (int k = 0; k < TRIES && !seen; ++k) {
-            auto s = e.heap.get_state(x);
-            seen = s && *s == READY;
-            if (!seen) P::spin_hint();
-        }
-        if (seen) fill_ok = e.check_fill(x, 7);
-    }
-    void check(Env<P, G>& e, Outcome& o) {
-        o.expect(ok_setup, "setup");
-        o.expect(set, "set_state on a live block succeeds");
-        o.expect(fill_ok, "the state was seen but not the payload written before it (@ST.store)");
-        verify_and_reclaim(e, o, {x});
-    }
-};
-
-// The hand-off through transition_state with its default ordering (@ST.transition acq_rel, what
-// the handler's transition_state(b, expected, next) uses): T0 fills a block it allocated in setup
-// and moves it ALLOCATED -> READY; T1 polls READY -> TAKEN and, once its transition succeeds, owns
-// the block and reads the payload: every word T0 wrote before its transition must be there (T0's
-// CAS releases, T1's acquires).
-template <AtomicPolicy P, Geometry G>
-struct TransitionHandoff {
+template <AtomicPolicy P, Geometry G, Via V>
+struct UserStateHandoff {
     static constexpr int THREADS = 2;
     static constexpr std::uint32_t BLOCKS = 3;
     static constexpr std::uint32_t READY = 50, TAKEN = 51;
     static constexpr int TRIES = 8;
     std::uint32_t x = 0;
-    bool ok_setup = false, ready = false, taken = false, fill_ok = true;
+    bool ok_setup = false, published = false, taken = false, fill_ok = true;
 
     void setup(Env<P, G>& e) {
         auto r = e.heap.allocate(16);
@@ -152,22 +116,38 @@ struct TransitionHandoff {
         if (!ok_setup) return;
         if (i == 0) {
             e.fill(x, 7);
-            ready = static_cast<bool>(e.heap.transition_state(x, STATE_ALLOCATED, READY));
+            published = V == Via::set_get ? static_cast<bool>(e.heap.set_state(x, READY))
+                                          : static_cast<bool>(e.heap.transition_state(x, STATE_ALLOCATED, READY));
             return;
         }
         for (int k = 0; k < TRIES && !taken; ++k) {
-            taken = static_cast<bool>(e.heap.transition_state(x, READY, TAKEN));
+            taken = take(e);
             if (!taken) P::spin_hint();
         }
         if (taken) fill_ok = e.check_fill(x, 7);
     }
     void check(Env<P, G>& e, Outcome& o) {
         o.expect(ok_setup, "setup");
-        o.expect(ready, "T0's transition of its live block succeeds");
-        o.expect(fill_ok, "T1 took the block but not the payload written before the hand-off (@ST.transition)");
+        o.expect(published, "T0's state change of its live block succeeds");
+        o.expect(fill_ok, "T1 took the block but not the payload written before the hand-off (@ST.*)");
         verify_and_reclaim(e, o, {x});
     }
+
+private:
+    bool take(const Env<P, G>& e) const {
+        if constexpr (V == Via::set_get) {
+            auto s = e.heap.get_state(x);
+            return s && *s == READY;
+        } else {
+            return static_cast<bool>(e.heap.transition_state(x, READY, TAKEN));
+        }
+    }
 };
+
+template <AtomicPolicy P, Geometry G>
+using StateHandoff = UserStateHandoff<P, G, Via::set_get>;
+template <AtomicPolicy P, Geometry G>
+using TransitionHandoff = UserStateHandoff<P, G, Via::transition>;
 
 // No spurious out_of_memory (U15, PROTOCOL.md §6): T1 allocates while T0 takes the only fitting
 // free block F off its list for a moment and puts it back. F is free throughout (on its list or in

@@ -230,7 +230,7 @@ struct RecoverThen {
             } else {
                 o.expect(slot != Registry<Ctx>::NONE, "the newcomer gets a slot (two are free after recover)");
             }
-            o.expect(!failed, "allocation after recover fails (memory is free and listed)");
+            o.expect(!failed, "allocation after recover failed, although memory is free and listed");
             o.expect(got == 0 || e.check_fill(got, 2), "fill intact");
             o.expect(got == 0 || allocated_by(e, got) == (A == After::resume ? STALLED : slot) + 1,
                      "the block records its allocator's slot");
