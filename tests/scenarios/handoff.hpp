@@ -14,24 +14,6 @@
 
 namespace amx::scenario {
 
-// A relaxed one-word channel inside a mailbox block the scenario allocated in setup.
-template <AtomicPolicy P, Geometry G>
-struct Mailbox {
-    std::uint32_t block = 0;
-    void post(const Env<P, G>& e, std::uint32_t v) const { word(e).store(v, P::relaxed); }
-    // Up to `tries` looks, a spin hint between them; 0 if nothing arrived.
-    std::uint32_t receive(const Env<P, G>& e, int tries) const {
-        for (int k = 0; k < tries; ++k) {
-            if (const std::uint32_t v = word(e).load(P::relaxed); v != 0) return v;
-            P::spin_hint();
-        }
-        return 0;
-    }
-
-private:
-    auto word(const Env<P, G>& e) const { return e.ctx().mem.u32(block + BLOCK_HEADER_SIZE); }
-};
-
 enum class Receiver { inspect, free };
 
 // T0 allocates a 64-byte block, which splits the free block X (192 bytes, the end of the segment)

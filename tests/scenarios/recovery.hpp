@@ -24,16 +24,6 @@ inline constexpr std::uint32_t DEAD_PID = 0xDEAD;
 constexpr std::uint64_t ident(std::uint32_t pid) { return pack_participant(pid, 1); }
 inline bool alive_unless_dead(std::uint32_t pid, std::uint32_t) { return pid != DEAD_PID; }
 
-// Gives the CPU away between polls where the policy can (real threads need the other thread to run).
-template <AtomicPolicy P>
-void give_way() {
-    if constexpr (requires { P::yield_thread(); }) {
-        P::yield_thread();
-    } else {
-        P::spin_hint();
-    }
-}
-
 // The scenario's heap as seen by the participant of registry slot `slot` (allocations record it).
 template <class E>
 auto as_participant(const E& e, std::uint32_t slot) {
@@ -194,10 +184,7 @@ struct RecoverThen {
             box.post(e, DONE);
             return;
         }
-        for (int k = 0; k < WAIT_TRIES && !woke; ++k) {
-            woke = box.receive(e, 1) == DONE;
-            if (!woke) give_way<P>();
-        }
+        woke = box.wait_for(e, DONE, WAIT_TRIES);
         if (!woke) return;  // recover has not finished: nobody may work during it
         auto heap = e.heap;
         if constexpr (A == After::resume) {
