@@ -23,11 +23,11 @@
 //      states) are kept if their recorded participant is alive; if it is dead they are orphans,
 //      reclaimed when asked (reclaim_dead), else reported. Live blocks whose participant is unknown
 //      (0, or its slot is empty) and blocks in reserved states are reported as leaked.
-//   3. Apply: reset heals_running; empty every list (tag + 1), so no listed block is absorbed;
-//      merge every run of adjacent free blocks into its first block (fields first, its size last,
-//      then the absorbed headers are killed: a recover killed midway leaves a chain the next
-//      recover walks); fix every prev_phys; rebuild each list from scratch (tag + 1 again; TG1:
-//      tags keep growing); rewrite the bitmaps; clear the slots of dead participants; last, reset
+//   3. Apply: reset heals_running; empty every list (offset 0, tag kept), so no listed block is
+//      absorbed; merge every run of adjacent free blocks into its first block (fields first, its
+//      size last, then the absorbed headers are killed: a recover killed midway leaves a chain the
+//      next recover walks); fix every prev_phys; rebuild each list from scratch with head tag = old
+//      tag + 1 (TG1: tags keep growing); rewrite the bitmaps; clear the slots of dead participants; last, reset
 //      the transit counts with release stores (@RC.transit): the one publication of everything
 //      above, to every operation that starts after recover (each enters transit first).
 //
@@ -292,7 +292,7 @@ private:
     void empty_lists() const {
         for (std::uint32_t cls = 0; cls < Map::CLASS_COUNT; ++cls) {
             const Head old = unpack_head(c_.head_w(cls).load(P::relaxed));
-            c_.head_w(cls).store(pack_head({0, next_tag<G>(old.tag)}), P::relaxed);
+            c_.head_w(cls).store(pack_head({0, old.tag}), P::relaxed);
         }
     }
 
