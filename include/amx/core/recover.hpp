@@ -26,10 +26,10 @@
 //   3. Apply: reset heals_running; empty every list (offset 0, tag kept), so no listed block is
 //      absorbed; merge every run of adjacent free blocks into its first block (fields first, its
 //      size last, then the absorbed headers are killed: a recover killed midway leaves a chain the
-//      next recover walks); fix every prev_phys; rebuild each list from scratch with head tag = old
-//      tag + 1 (TG1: tags keep growing); rewrite the bitmaps; clear the slots of dead participants; last, reset
-//      the transit counts with release stores (@RC.transit): the one publication of everything
-//      above, to every operation that starts after recover (each enters transit first).
+//      next recover walks); fix every prev_phys; rebuild each list from scratch with head tag =
+//      old tag + 1 (TG1: tags keep growing); rewrite the bitmaps; clear the slots of dead
+//      participants; last, reset the transit counts with release stores (@RC.transit): the one
+//      publication of all the above to every operation that starts later (each enters transit).
 //
 // When it is safe (docs/RELIABILITY.md): only while every other participant is stopped or dead.
 // recover() refuses (Errc::contention) when another live participant is registered, unless forced.
