@@ -45,7 +45,7 @@ public:
         HealReport rep;
         Transit<C> transit(c_);
         transit.enter();  // the detached lists are in transit until re-pushed (PROTOCOL.md §6)
-        add_running(1);  // @HL.begin: published to poppers by @FL.detach's release
+        add_running(1);  // @HL.begin: for verify (HL1) and recover, which read it at quiescence
         const std::uint32_t token = unique_token();
         const std::uint32_t chain = collect(token, rep);
         merge(chain, token, rep);
@@ -63,9 +63,10 @@ private:
     }
 
     // Adds v to a heal counter of the segment header; returns the old value.
-    // @HL.count acq_rel: read by verify (HL1) and recover(); the allocator relies on transit
-    // (heal enters it) instead.
-    std::uint32_t add(std::uint32_t field, std::uint32_t v) const { return c_.seg_w(field).fetch_add(v, P::acq_rel); }
+    // @HL.count relaxed: the counters publish nothing. heal_serial needs only the RMW's atomicity
+    // (unique tokens); heals_running is read by verify (HL1) and recover(), at quiescence. Whoever
+    // must see a heal in progress sees it through transit (@FL.detach publishes the heal's enter).
+    std::uint32_t add(std::uint32_t field, std::uint32_t v) const { return c_.seg_w(field).fetch_add(v, P::relaxed); }
     void add_running(std::uint32_t v) const { add(seg::HEALS_RUNNING, v); }
 
     std::uint32_t collect(std::uint32_t token, HealReport& rep) const {

@@ -60,8 +60,13 @@ public:
         return p.heal.run();
     }
 
+    // Block states. Without an order, get_state and transition_state use the handler contract's
+    // defaults (@ST.get acquire, @ST.transition acq_rel; the handler forwards to these), with one
+    // the caller's (seed contract). set_state always releases (@ST.store).
+    Result<std::uint32_t> get_state(std::uint32_t h) const;
     Result<std::uint32_t> get_state(std::uint32_t h, typename P::order o) const;
     Result<void> set_state(std::uint32_t h, std::uint32_t state) const;
+    Result<std::uint32_t> transition_state(std::uint32_t h, std::uint32_t expected, std::uint32_t next) const;
     Result<std::uint32_t> transition_state(std::uint32_t h, std::uint32_t expected, std::uint32_t next,
                                            typename P::order success) const;
     // Validates that h names a live block and returns its payload capacity in bytes.
@@ -97,6 +102,7 @@ private:
     static void store_field(const Memory& mem, const SegmentHeader& h, const SegmentField& f);
     static void load_field(const Memory& mem, SegmentHeader& h, const SegmentField& f);
     Result<std::uint32_t> claim_for_free(std::uint32_t h) const;
+    Result<void> transition_allowed(std::uint32_t h, std::uint32_t expected, std::uint32_t next) const;
     bool decisive_miss(const Protocols& p, Transit<Ctx>& t, std::uint32_t need, FitResult& out) const;
     // Backoff between attempts: exponential spinning, then, for the later attempts, giving the CPU
     // away if the policy can (P::yield_thread, optional): a participant preempted while holding
@@ -327,6 +333,14 @@ Result<std::uint32_t> Heap<P, G>::live_payload(std::uint32_t h) const {
 }
 
 template <AtomicPolicy P, Geometry G>
+Result<std::uint32_t> Heap<P, G>::get_state(std::uint32_t h) const {
+    if (!ctx_.genuine_header(h)) return fail(Errc::invalid_offset, h);
+    // @ST.get acquire: the default; pairs with @ST.store and @ST.transition release (payload
+    // written before the state change is visible; model scenario state_handoff).
+    return ctx_.state_w(h).load(P::acquire);
+}
+
+template <AtomicPolicy P, Geometry G>
 Result<std::uint32_t> Heap<P, G>::get_state(std::uint32_t h, typename P::order o) const {
     if (!ctx_.genuine_header(h)) return fail(Errc::invalid_offset, h);
     return ctx_.state_w(h).load(o);  // the caller's ordering (seed contract)
@@ -350,11 +364,29 @@ Result<void> Heap<P, G>::set_state(std::uint32_t h, std::uint32_t state) const {
 }
 
 template <AtomicPolicy P, Geometry G>
-Result<std::uint32_t> Heap<P, G>::transition_state(std::uint32_t h, std::uint32_t expected,
-                                                   std::uint32_t next, typename P::order success) const {
+Result<void> Heap<P, G>::transition_allowed(std::uint32_t h, std::uint32_t expected, std::uint32_t next) const {
     if (!is_user_state(next)) return fail(Errc::reserved_status, next, USER_STATE_MIN);
     if (!is_live_state(expected)) return fail(Errc::reserved_status, expected, USER_STATE_MIN);
     if (!ctx_.genuine_header(h)) return fail(Errc::invalid_offset, h);
+    return {};
+}
+
+template <AtomicPolicy P, Geometry G>
+Result<std::uint32_t> Heap<P, G>::transition_state(std::uint32_t h, std::uint32_t expected, std::uint32_t next) const {
+    if (auto ok = transition_allowed(h, expected, next); !ok) return tl::unexpected(ok.error());
+    std::uint32_t seen = expected;
+    // @ST.transition acq_rel: the default. Release: pairs with @ST.get / @ST.load / @FR.claim and
+    // this CAS of the next owner (the payload written before the hand-off); acquire: pairs with
+    // @AL.publish, @ST.store and this CAS of the previous owner (model scenario
+    // transition_handoff). Failure relaxed (seed contract).
+    if (ctx_.state_w(h).cas_strong(seen, next, P::acq_rel, P::relaxed)) return expected;
+    return fail(Errc::transition_failed, seen, expected);
+}
+
+template <AtomicPolicy P, Geometry G>
+Result<std::uint32_t> Heap<P, G>::transition_state(std::uint32_t h, std::uint32_t expected,
+                                                   std::uint32_t next, typename P::order success) const {
+    if (auto ok = transition_allowed(h, expected, next); !ok) return tl::unexpected(ok.error());
     std::uint32_t seen = expected;
     // The caller's success ordering; failure relaxed (seed contract).
     if (ctx_.state_w(h).cas_strong(seen, next, success, P::relaxed)) return expected;

@@ -68,8 +68,8 @@ public:
 
 private:
     // The one RMW of @TR.enter and @TR.leave acq_rel: its release half pairs with @TR.total (a
-    // reader that sees our epoch move sees everything we published). The acquire half is kept from
-    // the CAS loop this replaced (weakening it passes every scenario: docs/ORDERINGS.md).
+    // reader that sees our epoch move sees everything we published). Its acquire half pairs with
+    // recover's reset (@RC.transit): an operation that starts after a recover sees its rewrite.
     void bump(std::uint64_t delta) { c_.transit_w(shard_).fetch_add(delta, P::acq_rel); }
     // By thread. A policy may name the thread itself (P::thread_slot, optional): the model checker
     // runs every simulated thread on one OS thread, where a thread_local would put them all on one
