@@ -12,6 +12,7 @@
 //
 //   amx_merge_figures [--seconds=3] [--threads=2] [--segment-mib=64] [--only=half|workload]
 //                     [--walk=N]  (MERGE_WALK: 0 = DefaultGeometry's, or 4, 64, 256, 1024, 2048, 4096, 2^20)
+//                     [--ops=N]   (workload: N iterations per thread, no sampling; for callgrind)
 //                     [--plain]   (production policy, no hook: for callgrind; the walk counts are 0)
 // Under callgrind (--plain, --only=half) collection is toggled around the frees of (i) only.
 #include <algorithm>
@@ -141,7 +142,7 @@ private:
 };
 
 template <class P, class G>
-std::uint64_t workload(double seconds, int threads, std::uint32_t mib) {
+std::uint64_t workload(double seconds, int threads, std::uint32_t mib, std::uint64_t max_ops) {
     using B = Bench<P, G>;
     B b(mib << 20);
     HeapAlloc<typename B::H> a(b.heap, b.base);
@@ -149,10 +150,17 @@ std::uint64_t workload(double seconds, int threads, std::uint32_t mib) {
     std::vector<WorkerResult> res(threads);
     std::vector<std::thread> ts;
     for (int i = 0; i < threads; ++i) {
-        ts.emplace_back([&, i] { Worker<HeapAlloc<typename B::H>>(a, i, res[i]).run(ctl, 0); });
+        ts.emplace_back([&, i] { Worker<HeapAlloc<typename B::H>>(a, i, res[i]).run(ctl, max_ops); });
     }
     while (ctl.ready.load() < static_cast<std::uint32_t>(threads)) std::this_thread::yield();
     ctl.go.store(1, std::memory_order_release);
+    if (max_ops != 0) {  // callgrind: a fixed number of iterations (Worker toggles collection), no sampling
+        for (auto& t : ts) t.join();
+        std::printf("workload (%d threads x %llu iterations, %u MiB): %llu ops, %u free blocks after the drain\n", threads,
+                    static_cast<unsigned long long>(max_ops), mib, static_cast<unsigned long long>(res[0].ok_ops),
+                    amx::stats(b.heap).free_blocks);
+        return res[0].frees;
+    }
     std::uint32_t samples = 0, over = 0, worst_free = 0, worst_live = 0;
     const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
     while (std::chrono::steady_clock::now() < end) {
@@ -187,22 +195,23 @@ void print_walks(std::uint64_t frees_hint) {
 }
 
 template <class P, class G>
-void run_all(const std::string& only, double seconds, int threads, std::uint32_t mib) {
+void run_all(const std::string& only, double seconds, int threads, std::uint32_t mib, std::uint64_t ops) {
     if (only.empty() || only == "half") print_walks(half_free<P, G>(only.empty() ? 16 : mib));
-    if (only.empty() || only == "workload") print_walks(workload<P, G>(seconds, threads, mib));
+    if (only.empty() || only == "workload") print_walks(workload<P, G>(seconds, threads, mib, ops));
 }
 
 template <class P>
-int run_walk(std::uint32_t walk, const std::string& only, double seconds, int threads, std::uint32_t mib) {
+int run_walk(std::uint32_t walk, const std::string& only, double seconds, int threads, std::uint32_t mib,
+             std::uint64_t ops) {
     switch (walk) {
-        case 0: run_all<P, amx::DefaultGeometry>(only, seconds, threads, mib); return 0;
-        case 4: run_all<P, WalkGeometry<4>>(only, seconds, threads, mib); return 0;
-        case 64: run_all<P, WalkGeometry<64>>(only, seconds, threads, mib); return 0;
-        case 256: run_all<P, WalkGeometry<256>>(only, seconds, threads, mib); return 0;
-        case 1024: run_all<P, WalkGeometry<1024>>(only, seconds, threads, mib); return 0;
-        case 2048: run_all<P, WalkGeometry<2048>>(only, seconds, threads, mib); return 0;
-        case 4096: run_all<P, WalkGeometry<4096>>(only, seconds, threads, mib); return 0;
-        case 1u << 20: run_all<P, WalkGeometry<1u << 20>>(only, seconds, threads, mib); return 0;
+        case 0: run_all<P, amx::DefaultGeometry>(only, seconds, threads, mib, ops); return 0;
+        case 4: run_all<P, WalkGeometry<4>>(only, seconds, threads, mib, ops); return 0;
+        case 64: run_all<P, WalkGeometry<64>>(only, seconds, threads, mib, ops); return 0;
+        case 256: run_all<P, WalkGeometry<256>>(only, seconds, threads, mib, ops); return 0;
+        case 1024: run_all<P, WalkGeometry<1024>>(only, seconds, threads, mib, ops); return 0;
+        case 2048: run_all<P, WalkGeometry<2048>>(only, seconds, threads, mib, ops); return 0;
+        case 4096: run_all<P, WalkGeometry<4096>>(only, seconds, threads, mib, ops); return 0;
+        case 1u << 20: run_all<P, WalkGeometry<1u << 20>>(only, seconds, threads, mib, ops); return 0;
     }
     std::fprintf(stderr, "--walk: one of 0 (the geometry's), 4, 64, 256, 1024, 2048, 4096, 1048576\n");
     return 2;
@@ -218,14 +227,16 @@ int main(int argc, char** argv) {
     std::string only;
     bool plain = false;
     std::uint32_t walk = 0;
+    std::uint64_t ops = 0;
     CLI::App app{"amx_merge_figures: coalescing without heal"};
     app.add_option("--seconds", seconds);
     app.add_option("--threads", threads);
     app.add_option("--segment-mib", mib);
     app.add_option("--only", only);
     app.add_flag("--plain", plain);
+    app.add_option("--ops", ops, "workload: this many iterations per thread instead of --seconds (callgrind)");
     app.add_option("--walk", walk, "MERGE_WALK: 0 = DefaultGeometry's, or 4, 64, 256, 1024, 2048, 4096, 1048576");
     if (const auto rc = amx::test::parse_cli(app, argc, argv)) return *rc;
-    if (plain) return amxb::run_walk<amx::StdAtomicPolicy>(walk, only, seconds, threads, mib);
-    return amxb::run_walk<amx::HookedPolicy<amxb::WalkHook>>(walk, only, seconds, threads, mib);
+    if (plain) return amxb::run_walk<amx::StdAtomicPolicy>(walk, only, seconds, threads, mib, ops);
+    return amxb::run_walk<amx::HookedPolicy<amxb::WalkHook>>(walk, only, seconds, threads, mib, ops);
 }

@@ -108,3 +108,4 @@ struct DoubleFreeRace {
 #include "handoff.hpp"  // IWYU pragma: export
 #include "heap_ops.hpp"  // IWYU pragma: export
 #include "lists.hpp"     // IWYU pragma: export
+#include "unlink.hpp"    // IWYU pragma: export

@@ -53,8 +53,7 @@ public:
     // and on no list. Every other block of the list is listed again (or, if the splice gives up,
     // stranded FREE for recover(), as a failed push leaves it).
     bool take(std::uint32_t cls, std::uint32_t n) const {
-        std::uint32_t first = lists_.detach(cls);
-        if (first == 0) return false;
+        std::uint32_t first = lists_.detach(cls);  // 0 if empty: nothing found, nothing to splice
         const bool found = unlink(first, n);
         splice(cls, first);
         return found;
