@@ -74,6 +74,8 @@ struct Bench {
         });
         return pairs;
     }
+    // Heals run so far: the segment's heal_serial counts one per heal (core/heal.hpp).
+    std::uint32_t heals() const { return heap.context().seg_w(amx::seg::HEAL_SERIAL).load(P::relaxed); }
     void expect_clean(const char* when) const {
         const auto r = amx::verify(heap);
         if (!r.ok()) {
@@ -181,6 +183,7 @@ std::uint64_t workload(double seconds, int threads, std::uint32_t mib, std::uint
                 "(worst %u free, %u live); after the drain %u free blocks (before heal)%s\n", threads, seconds, mib,
                 static_cast<unsigned long long>(ops), samples, over, worst_free, worst_live, left,
                 broken ? ", BROKEN patterns" : "");
+    std::printf("  heals run during the workload (automatic, before an allocation gives up): %u\n", b.heals());
     return frees;
 }
 
