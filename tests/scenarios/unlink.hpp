@@ -3,11 +3,19 @@
 // list, and heal. TinyGeometry's MERGE_WALK is 2: a neighbour at depth 2 is found, one at depth 3
 // is left to heal.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 
 #include "lists.hpp"
 
 namespace amx::scenario {
+
+// Setup of the deep-neighbour scenarios: the blocks b0.. all allocated, then b0 and b3 freed (they
+// touch nothing free), so class 0 lists b3 b0: b0, b1's left neighbour, is at depth 2.
+template <class E, std::size_t N>
+bool list_b0_at_depth_2(E& env, std::uint32_t (&b)[N]) {
+    return take_all(env, b) && env.heap.free(b[0]) && env.heap.free(b[3]);
+}
 
 // Six minimal blocks b0..b5, all allocated; b0 and b3 freed, so class 0 lists b3 b0 (b0 at depth
 // 2). T0 frees b1, whose left neighbour b0 is not the head of its list; T1 frees b2, between b1 and
@@ -21,9 +29,7 @@ struct FreeFreeDeep {
     std::uint32_t b[BLOCKS]{};
     bool ok_setup = false, freed[THREADS]{};
 
-    void setup(Env<P, G>& e) {
-        ok_setup = take_all(e, b) && e.heap.free(b[0]) && e.heap.free(b[3]);
-    }
+    void setup(Env<P, G>& e) { ok_setup = list_b0_at_depth_2(e, b); }
     void thread(Env<P, G>& e, int i) {
         if (ok_setup) freed[i] = static_cast<bool>(e.heap.free(b[1 + i]));
     }
@@ -92,9 +98,7 @@ struct UnlinkVsHeal {
     std::uint32_t b[BLOCKS]{};
     bool ok_setup = false, freed = false;
 
-    void setup(Env<P, G>& e) {
-        ok_setup = take_all(e, b) && e.heap.free(b[0]) && e.heap.free(b[3]);
-    }
+    void setup(Env<P, G>& e) { ok_setup = list_b0_at_depth_2(e, b); }
     void thread(Env<P, G>& e, int i) {
         if (!ok_setup) return;
         if (i == 0) e.heap.heal();
