@@ -1,5 +1,5 @@
 // Removal from the middle of a list: how free claims a free neighbour that is listed in its class
-// but is not the head (PROTOCOL.md §7, "Claiming a listed neighbour").
+// but is not the head (PROTOCOL.md §7, "Removal from the middle of a list").
 //
 // A Treiber stack cannot unlink one node in place: the node's predecessor is a listed block, owned
 // by the list, and nobody may write it (OWN1). So we take the whole list for a moment:
