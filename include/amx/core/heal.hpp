@@ -1,8 +1,9 @@
 // Heal: merges what coalescing left behind and re-files every free block in its exact class.
 //
-// Free merges with a neighbour only when it can pop that neighbour (it is the head of its list).
-// Anything else (a free neighbour deeper in a list, two neighbours freed at the same moment) is left
-// as adjacent free blocks; heal merges them. It runs on demand and automatically before allocation
+// Free merges with a neighbour only when it can take that neighbour off its list: at the head, or
+// within the first MERGE_WALK blocks of the list (unlink.hpp). Anything else (a neighbour deeper in a
+// list, one popped or being freed at the same moment) is left as adjacent free blocks; heal merges
+// them. It runs on demand and automatically before allocation
 // reports out_of_memory. After every block is freed and heal has run, the segment is one block.
 //
 // Protocol (no lock, no waiting; concurrent heals are safe because each merges only what it owns):
