@@ -2,7 +2,8 @@
 //   Backend::create(name, bytes, err) / Backend::attach(name, err): a segment by name (a process
 //       attaches with its own mapping, as a real participant would);
 //   backend.worker(): the per-worker view Worker<A> uses (allocate / free / payload / offset);
-//   backend.end_check(summary): the end-of-run oracle; false means the run was not clean;
+//   backend.end_check(summary, figures): the end-of-run oracle; false means the run was not clean
+//       (figures: what it saw after the drain, where the backend can tell);
 //   backend.unlink(): removes the name.
 // Handles are offsets from the segment base, meaningful in every process.
 #pragma once
@@ -14,7 +15,7 @@
 #include <boost/interprocess/managed_shared_memory.hpp>
 
 #include "amx/handler/handler.hpp"
-#include "workload.hpp"
+#include "runner.hpp"
 
 namespace amxb {
 
@@ -56,12 +57,18 @@ public:
     Alloc worker() const { return Alloc(m_.share()); }
     static const char* code_name(int code) { return amx::errc_name(static_cast<amx::Errc>(code)); }
 
+    const amx::MatrixHandler& handler() const { return m_; }
+
+    // Heals run so far on this segment, automatic or explicit (each takes a token from
+    // heal_serial). The one figure of the targets read below the handler API: the handler does not
+    // count heals. Automatic heals are the allocator's slow path, so the count explains dips.
+    static std::uint32_t heals_so_far(const amx::HandlerBase& h) {
+        return h.raw_matrix().context().seg_w(amx::seg::HEAL_SERIAL).load(amx::StdAtomicPolicy::relaxed);
+    }
+
     // Quiescent verify, nothing left allocated, then heal: the segment must be one free block.
-    bool end_check(std::string& summary) const {
-        // Heals run during the workload (each takes a token from heal_serial): automatic heals are
-        // the allocator's slow path, so the count explains throughput dips.
-        const std::uint32_t heals =
-            m_.raw_matrix().context().seg_w(amx::seg::HEAL_SERIAL).load(amx::StdAtomicPolicy::relaxed);
+    bool end_check(std::string& summary, EndFigures& figures) const {
+        const std::uint32_t heals = heals_so_far(m_);
         const auto before = m_.verify(amx::VerifyMode::quiescent);
         const auto st = m_.stats();
         if (!before.ok() || st.allocated_blocks + st.user_state_blocks + st.transient_blocks != 0) {
@@ -69,7 +76,8 @@ public:
                       std::to_string(st.allocated_blocks + st.user_state_blocks + st.transient_blocks);
             return false;
         }
-        const std::uint32_t blocks_before = before.blocks;
+        const std::uint32_t blocks_before = st.free_blocks;
+        figures = {blocks_before, heals};
         m_.heal();
         const auto after = m_.verify(amx::VerifyMode::after_heal);
         if (!after.ok() || after.blocks != 1) {
@@ -149,7 +157,7 @@ public:
     static const char* code_name(int code) { return code == 1 ? "out_of_memory" : "unknown"; }
 
     // Boost's own oracle: its sanity check and "all memory deallocated".
-    bool end_check(std::string& summary) {
+    bool end_check(std::string& summary, EndFigures&) {
         const bool sane = s_.check_sanity();
         const bool empty = s_.all_memory_deallocated();
         summary = std::string("boost check_sanity: ") + (sane ? "ok" : "FAILED") +
@@ -204,7 +212,7 @@ public:
     static std::unique_ptr<NullBackend> attach(const std::string&, std::string&) { return std::make_unique<NullBackend>(); }
     Alloc worker() const { return Alloc(); }
     static const char* code_name(int) { return "no_slot"; }
-    bool end_check(std::string& summary) const {
+    bool end_check(std::string& summary, EndFigures&) const {
         summary = "harness only (no allocator to verify)";
         return true;
     }

@@ -3,9 +3,12 @@
 // stores, and which control-area cache lines are RMW'd (the lines every participant writes, which
 // bounce between cores). Counts, not times: stable on a loaded machine.
 //
-//   amx_atomic_count [--ops=1000000] [--threads=1] [--segment-mib=64]
+//   amx_atomic_count [--ops=1000000] [--threads=1] [--segment-mib=64] [--json=PATH]
+// --json writes the per-call figures (nlohmann-json) for ci/bench's targets report.
 #include <cstdio>
+#include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -93,6 +96,14 @@ void print(const char* what, const OpTally& o) {
     }
 }
 
+nlohmann::json tally_json(const OpTally& o) {
+    const double n = o.calls ? double(o.calls) : 1.0;
+    nlohmann::json sites = nlohmann::json::object();
+    for (const auto& [site, c] : o.t.rmw_by_site) sites[site] = c / n;
+    return {{"calls", o.calls}, {"rmw_per_call", o.t.rmw / n}, {"acquire_loads_per_call", o.t.acquire_loads / n},
+            {"release_stores_per_call", o.t.release_stores / n}, {"rmw_by_site_per_call", sites}};
+}
+
 void merge(OpTally& into, const OpTally& from) {
     into.calls += from.calls;
     into.t.rmw += from.t.rmw;
@@ -102,7 +113,7 @@ void merge(OpTally& into, const OpTally& from) {
     for (const auto& [k, v] : from.ops_writing_line) into.ops_writing_line[k] += v;
 }
 
-int run(std::uint64_t ops, std::uint32_t threads, std::uint64_t mib) {
+int run(std::uint64_t ops, std::uint32_t threads, std::uint64_t mib, const std::string& json) {
     std::vector<std::uint64_t> buf((mib << 20) / 8);
     const CountingPolicy::Memory mem(reinterpret_cast<std::byte*>(buf.data()), mib << 20);
     if (!CHeap::format(mem, {0x5eed, 1, 1})) return std::fprintf(stderr, "format failed\n"), 1;
@@ -137,7 +148,16 @@ int run(std::uint64_t ops, std::uint32_t threads, std::uint64_t mib) {
                 static_cast<unsigned long long>(broken), rep.to_string().c_str());
     print("allocate", a);
     print("free", f);
-    return rep.ok() && broken == 0 ? 0 : 1;
+    const bool clean = rep.ok() && broken == 0;
+    if (!json.empty()) {
+        const nlohmann::json doc = {{"threads", threads}, {"iterations_per_thread", ops}, {"segment_mib", mib},
+                                    {"failed_allocations", failed}, {"broken_blocks", broken}, {"clean", clean},
+                                    {"allocate", tally_json(a)}, {"free", tally_json(f)}};
+        std::ofstream out(json, std::ios::trunc);
+        out << doc.dump(2) << "\n";
+        if (!out.flush()) return std::fprintf(stderr, "cannot write %s\n", json.c_str()), 1;
+    }
+    return clean ? 0 : 1;
 }
 
 }  // namespace
@@ -146,10 +166,12 @@ int run(std::uint64_t ops, std::uint32_t threads, std::uint64_t mib) {
 int main(int argc, char** argv) {
     std::uint64_t ops = 1000000, mib = 64;
     std::uint32_t threads = 1;
+    std::string json;
     CLI::App app{"Serialising atomics per allocate and free, by core call site (CountingPolicy).", "amx_atomic_count"};
     app.add_option("--ops", ops, "iterations per thread")->check(CLI::NonNegativeNumber);
     app.add_option("--threads", threads, "threads sharing the heap")->check(CLI::PositiveNumber);
     app.add_option("--segment-mib", mib, "heap size in MiB")->check(CLI::PositiveNumber);
+    app.add_option("--json", json, "write the per-call figures to this file");
     if (const auto rc = amx::test::parse_cli(app, argc, argv)) return *rc;
-    return amxb::run(ops, threads, mib);
+    return amxb::run(ops, threads, mib, json);
 }

@@ -123,8 +123,7 @@ Machine machine() {
     for (std::string line; std::getline(cpu, line);) {
         if (line.rfind("model name", 0) == 0) { m.cpu = line.substr(line.find(':') + 2); break; }
     }
-    std::ifstream la("/proc/loadavg");
-    std::getline(la, m.loadavg);
+    m.loadavg = load_average();
     m.cores = std::thread::hardware_concurrency();
     m.compiler = __VERSION__;
 #ifdef __OPTIMIZE__

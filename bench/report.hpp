@@ -167,7 +167,7 @@ inline nlohmann::json series_json(const Series& s, std::uint32_t workers) {
     nlohmann::json runs = nlohmann::json::array();
     for (const RunResult& r : s.runs) {
         runs.push_back({{"clean", r.clean}, {"ops", r.ops}, {"ok_ops", r.ok_ops}, {"idle", r.idle},
-                        {"wall_s", r.wall_s}, {"cpu_share", r.cpu_share}, {"check", r.check}});
+                        {"wall_s", r.wall_s}, {"cpu_share", r.cpu_share}, {"loadavg", r.loadavg}, {"check", r.check}});
     }
     return {{"clean", s.clean()}, {"median_ok_per_s", s.ok_per_s()}, {"median_ops_per_s", s.ops_per_s()},
             {"median_cpu_share", s.cpu_share()}, {"median_ns_per_op", s.ns_per_op(workers)},

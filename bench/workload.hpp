@@ -49,6 +49,21 @@ struct alignas(64) WorkerResult {
     bool attached = false;  // for processes: the worker attached and reported
 };
 
+// The original's generator and size rule: one step per iteration; an allocation asks for
+// next() % 512 + 32 bytes (32..543).
+struct Lcg {
+    std::uint32_t state;
+    std::uint32_t next() { return state = state * 1103515245u + 12345u; }
+    static std::uint32_t size_of(std::uint32_t r) { return r % 512 + 32; }
+};
+
+// A worker reports at the start line and waits for the driver's go (before its clocks start).
+inline void wait_for_go(Control& ctl) {
+    ctl.ready.fetch_add(1, std::memory_order_relaxed);
+    // acquire: pairs with the driver's release store of go (segment set up before we start).
+    while (ctl.go.load(std::memory_order_acquire) == 0) sched_yield();
+}
+
 inline std::uint64_t now_ns(clockid_t clock) {
     timespec ts{};
     clock_gettime(clock, &ts);
@@ -97,9 +112,7 @@ public:
 
     // Runs until ctl.stop (max_ops == 0) or for exactly max_ops iterations (callgrind runs).
     void run(Control& ctl, std::uint64_t max_ops) {
-        ctl.ready.fetch_add(1, std::memory_order_relaxed);
-        // acquire: pairs with the driver's release store of go (segment set up before we start).
-        while (ctl.go.load(std::memory_order_acquire) == 0) sched_yield();  // before the clock starts
+        wait_for_go(ctl);
         r_.start_ns = now_ns(CLOCK_MONOTONIC);
         const std::uint64_t cpu0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
         CALLGRIND_TOGGLE_COLLECT;
@@ -119,12 +132,12 @@ public:
 
 private:
     void step() {
-        rng_ = rng_ * 1103515245u + 12345u;
+        const std::uint32_t r = rng_.next();
         ++r_.ops;
-        if (rng_ % 10 < 7 && n_ < MAX_HELD) {
-            allocate(rng_ % 512 + 32);
+        if (r % 10 < 7 && n_ < MAX_HELD) {
+            allocate(Lcg::size_of(r));
         } else if (n_ > 0) {
-            const std::uint32_t i = rng_ % n_;
+            const std::uint32_t i = r % n_;
             release(held_[i]);
             held_[i] = held_[--n_];
         } else {
@@ -169,7 +182,7 @@ private:
     A& a_;
     std::uint32_t id_;
     WorkerResult& r_;
-    std::uint32_t rng_ = id_ + 1;
+    Lcg rng_{id_ + 1};
     std::uint32_t n_ = 0;
     std::uint64_t seq_ = 0;
     H held_[MAX_HELD];

@@ -94,6 +94,33 @@ TEST(Heap, FreeInAddressOrderCoalescesWithoutHeal) {
     }
 }
 
+// Free takes a free neighbour that is listed below the head of its class (core/unlink.hpp) if it is
+// within MERGE_WALK blocks of the list (TinyGeometry: 2), on either side, and leaves a deeper one
+// to heal. Ten minimal blocks b0..b9: the neighbour n is freed first, then `depth - 1` blocks that
+// touch nothing free (same class, pushed above n), then the block next to n.
+TEST(Heap, FreeTakesANeighbourFromInsideItsListUpToTheWalkBound) {
+    using L = ControlLayout<TinyGeometry>;
+    constexpr std::uint32_t WALK = Unlinker<TestHeap<TinyGeometry>::H::Ctx>::MERGE_WALK;
+    static_assert(WALK == TinyGeometry::MERGE_WALK);
+    for (const bool left : {true, false}) {
+        for (std::uint32_t depth = 1; depth <= WALK + 1; ++depth) {
+            TestHeap<TinyGeometry> h(L::FIRST_BLOCK + 10 * L::MIN_BLOCK);
+            const auto b = h.allocate_until_full(16);
+            ASSERT_EQ(b.size(), 10u);
+            const std::uint32_t n = left ? b[0] : b[2];
+            ASSERT_TRUE(h->free(n));
+            for (std::uint32_t k = 1; k < depth; ++k) ASSERT_TRUE(h->free(b[2 + 2 * k]));  // b4, b6, ...
+            ASSERT_TRUE(h->free(b[1]));
+            const auto r = h.verify();
+            ASSERT_TRUE(r.ok()) << r.to_string();
+            const std::uint32_t survivor = left ? b[0] : b[1];
+            const bool merged = h->context().size_w(survivor).load(StdAtomicPolicy::relaxed) == 2 * L::MIN_BLOCK;
+            EXPECT_EQ(merged, depth <= WALK) << (left ? "left" : "right") << " neighbour at depth " << depth;
+            EXPECT_EQ(r.free_blocks, merged ? depth : depth + 1);
+        }
+    }
+}
+
 TEST(Heap, FreeOfAnythingButALiveBlockIsInvalidOffsetAndChangesNothing) {
     TestHeap<> h(1 << 16);
     auto a = *h->allocate(64);

@@ -45,9 +45,9 @@ class CheckLabelsCanFail(unittest.TestCase):
         return below + 1
 
     def expect_unlabelled(self, comment):
-        """Replaces @BM.recheck.set.fl's comment by `comment`: that site must be reported unlabelled."""
+        """Replaces @BM.set.fl's comment by `comment`: that site must be reported unlabelled."""
         site = self.replace_comment(
-            "// @BM.recheck.set.fl release: the re-set, as @BM.set.fl; pairs with @BM.clear.fl acquire.",
+            "// @BM.set.fl release: pairs with @BM.clear.fl acquire (the clearer then sees our sl bit).",
             comment)
         rc, after = offenders(self.tmp)
         self.assertEqual(rc, 1)
@@ -57,18 +57,20 @@ class CheckLabelsCanFail(unittest.TestCase):
         self.assertLessEqual(self.before, after)
 
     def test_removed_label_is_reported(self):
-        self.expect_unlabelled("// The re-set.")
+        self.expect_unlabelled("// The summary bit.")
 
     def test_partner_named_in_prose_is_no_label(self):
-        self.expect_unlabelled("// The re-set, as @BM.set.fl.")
+        self.expect_unlabelled("// The summary bit; a clearer (@BM.clear.fl) sees the sl bit.")
 
     def test_shared_label_is_reported(self):
-        site = self.replace_comment("// @BM.recheck.set.sl release:", "// @BM.set.sl release:")
+        with open(os.path.join(self.tmp, FILE)) as f:
+            sl_site = 1 + next(i for i, line in enumerate(f.read().split("\n")) if "@BM.set.sl release:" in line) + 1
+        site = self.replace_comment("// @BM.set.fl release:", "// @BM.set.sl release:")
         rc, after = offenders(self.tmp)
         self.assertEqual(rc, 1)
         new = after - self.before
-        self.assertIn(f"{FILE}:{site}: @BM.set.sl: also names {FILE}:39", new)
-        self.assertIn(f"{FILE}:39: @BM.set.sl: also names {FILE}:{site}", new)
+        self.assertIn(f"{FILE}:{site}: @BM.set.sl: also names {FILE}:{sl_site}", new)
+        self.assertIn(f"{FILE}:{sl_site}: @BM.set.sl: also names {FILE}:{site}", new)
         self.assertEqual(len(new), 2, new)
 
 

@@ -14,24 +14,6 @@
 
 namespace amx::scenario {
 
-// A relaxed one-word channel inside a mailbox block the scenario allocated in setup.
-template <AtomicPolicy P, Geometry G>
-struct Mailbox {
-    std::uint32_t block = 0;
-    void post(const Env<P, G>& e, std::uint32_t v) const { word(e).store(v, P::relaxed); }
-    // Up to `tries` looks, a spin hint between them; 0 if nothing arrived.
-    std::uint32_t receive(const Env<P, G>& e, int tries) const {
-        for (int k = 0; k < tries; ++k) {
-            if (const std::uint32_t v = word(e).load(P::relaxed); v != 0) return v;
-            P::spin_hint();
-        }
-        return 0;
-    }
-
-private:
-    auto word(const Env<P, G>& e) const { return e.ctx().mem.u32(block + BLOCK_HEADER_SIZE); }
-};
-
 enum class Receiver { inspect, free };
 
 // T0 allocates a 64-byte block, which splits the free block X (192 bytes, the end of the segment)
@@ -89,17 +71,23 @@ using AllocHandoffInspect = AllocHandoff<P, G, Receiver::inspect>;
 template <AtomicPolicy P, Geometry G>
 using AllocHandoffFree = AllocHandoff<P, G, Receiver::free>;
 
-// T0 fills a block it allocated in setup and sets a user state (@ST.store release); T1 polls the
-// state with an acquire get_state (the seed contract's ordering) and, once it sees the new state,
-// reads the payload: every word T0 wrote before set_state must be there.
-template <AtomicPolicy P, Geometry G>
-struct StateHandoff {
+// A hand-off through the block state with the core's default orderings (what the handler's calls
+// without an order use). T0 fills a block it allocated in setup and publishes it as READY; T1 polls
+// until it takes it and then reads the payload: every word T0 wrote before publishing must be there.
+//   Via::set_get     - T0 set_state(READY) (@ST.store release), T1 get_state() == READY
+//                      (@ST.get acquire);
+//   Via::transition  - T0 transition_state(ALLOCATED -> READY), T1 transition_state(READY ->
+//                      TAKEN), both @ST.transition acq_rel (T0's CAS releases, T1's acquires).
+enum class Via { set_get, transition };
+
+template <AtomicPolicy P, Geometry G, Via V>
+struct UserStateHandoff {
     static constexpr int THREADS = 2;
     static constexpr std::uint32_t BLOCKS = 3;
-    static constexpr std::uint32_t READY = 50;
+    static constexpr std::uint32_t READY = 50, TAKEN = 51;
     static constexpr int TRIES = 8;
     std::uint32_t x = 0;
-    bool ok_setup = false, set = false, seen = false, fill_ok = true;
+    bool ok_setup = false, published = false, taken = false, fill_ok = true;
 
     void setup(Env<P, G>& e) {
         auto r = e.heap.allocate(16);
@@ -110,23 +98,38 @@ struct StateHandoff {
         if (!ok_setup) return;
         if (i == 0) {
             e.fill(x, 7);
-            set = static_cast<bool>(e.heap.set_state(x, READY));
+            published = V == Via::set_get ? static_cast<bool>(e.heap.set_state(x, READY))
+                                          : static_cast<bool>(e.heap.transition_state(x, STATE_ALLOCATED, READY));
             return;
         }
-        for (int k = 0; k < TRIES && !seen; ++k) {
-            auto s = e.heap.get_state(x, P::acquire);
-            seen = s && *s == READY;
-            if (!seen) P::spin_hint();
+        for (int k = 0; k < TRIES && !taken; ++k) {
+            taken = take(e);
+            if (!taken) P::spin_hint();
         }
-        if (seen) fill_ok = e.check_fill(x, 7);
+        if (taken) fill_ok = e.check_fill(x, 7);
     }
     void check(Env<P, G>& e, Outcome& o) {
         o.expect(ok_setup, "setup");
-        o.expect(set, "set_state on a live block succeeds");
-        o.expect(fill_ok, "the state was seen but not the payload written before it (@ST.store)");
+        o.expect(published, "T0's state change of its live block succeeds");
+        o.expect(fill_ok, "T1 took the block but not the payload written before the hand-off (@ST.*)");
         verify_and_reclaim(e, o, {x});
     }
+
+private:
+    bool take(const Env<P, G>& e) const {
+        if constexpr (V == Via::set_get) {
+            auto s = e.heap.get_state(x);
+            return s && *s == READY;
+        } else {
+            return static_cast<bool>(e.heap.transition_state(x, READY, TAKEN));
+        }
+    }
 };
+
+template <AtomicPolicy P, Geometry G>
+using StateHandoff = UserStateHandoff<P, G, Via::set_get>;
+template <AtomicPolicy P, Geometry G>
+using TransitionHandoff = UserStateHandoff<P, G, Via::transition>;
 
 // No spurious out_of_memory (U15, PROTOCOL.md §6): T1 allocates while T0 takes the only fitting
 // free block F off its list for a moment and puts it back. F is free throughout (on its list or in

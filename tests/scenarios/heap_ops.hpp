@@ -89,7 +89,7 @@ struct StateVsFree {
     void thread(Env<P, G>& e, int i) {
         if (!ok_setup) return;
         if (i == 0) {
-            (void)e.heap.transition_state(b[0], STATE_ALLOCATED, S1, P::acq_rel);
+            (void)e.heap.transition_state(b[0], STATE_ALLOCATED, S1);
             (void)e.heap.set_state(b[0], S2);
         } else {
             freed = static_cast<bool>(e.heap.free(b[0]));

@@ -202,6 +202,55 @@ struct AbaThreeThreads {
     }
 };
 
+// A pop whose speculative link read meets a reused header (free_list.hpp @FL.pop.recheck): the
+// list holds X alone. T1 frees X's left neighbour L, which merges X (X's header is now interior),
+// allocates the merged block and fills it, overwriting X's old next link with payload, then posts
+// "done" on a relaxed channel. T0, once it sees "done", pops: with no happens-before from T1 it may
+// still read the head as X (a stale value) and then the payload as X's link. It must retry, not
+// report corruption: the implausible link is not what X's pusher published.
+//   segment: M (mailbox) | L | X (listed) | R
+template <AtomicPolicy P, Geometry G>
+struct PopVsReuse {
+    static constexpr int THREADS = 2;
+    static constexpr std::uint32_t BLOCKS = 4;
+    static constexpr std::uint32_t CLS = Env<P, G>::MIN_CLASS;
+    static constexpr std::uint32_t DONE = 1;
+    static constexpr int WAIT_TRIES = 256;
+    Mailbox<P, G> box;
+    std::uint32_t b[BLOCKS]{}, got = 0;
+    PopStatus status = PopStatus::empty;
+    bool ok_setup = false, freed = false;
+
+    void setup(Env<P, G>& e) {
+        ok_setup = take_all(e, b);
+        if (!ok_setup) return;
+        box.block = b[0];
+        list_block(e, b[2], CLS);
+    }
+    void thread(Env<P, G>& e, int i) {
+        if (!ok_setup) return;
+        if (i == 1) {
+            freed = static_cast<bool>(e.heap.free(b[1]));
+            got = allocate_held(e, 2 * ControlLayout<G>::MIN_BLOCK - BLOCK_HEADER_SIZE, 2, 2);  // L and X merged
+            box.post(e, DONE);
+            return;
+        }
+        if (!box.wait_for(e, DONE, WAIT_TRIES)) return;
+        const auto lists = e.lists();
+        const PopResult p = lists.pop(CLS);
+        status = p.status;
+        if (p.status == PopStatus::got) lists.push(CLS, p.block);
+    }
+    void check(Env<P, G>& e, Outcome& o) {
+        o.expect(ok_setup, "setup allocations");
+        o.expect(freed, "the free of L succeeds");
+        o.expect(got != 0, "the merged block is allocated (X was listed, L's free merged it)");
+        o.expect(status != PopStatus::corrupt, "a pop reported corruption for a link that changed under it (@FL.pop.recheck)");
+        o.expect(got == 0 || e.check_fill(got, 2), "fill intact");
+        verify_and_reclaim(e, o, {got, b[0], b[3]});
+    }
+};
+
 // A searcher clearing a class's bitmap bit (it found the list empty) races a push into that class
 // (bitmaps.hpp, "Protocol"): at quiescence the non-empty list must have its bit (BM1).
 template <AtomicPolicy P, Geometry G>

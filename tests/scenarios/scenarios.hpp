@@ -108,3 +108,5 @@ struct DoubleFreeRace {
 #include "handoff.hpp"  // IWYU pragma: export
 #include "heap_ops.hpp"  // IWYU pragma: export
 #include "lists.hpp"     // IWYU pragma: export
+#include "recovery.hpp"  // IWYU pragma: export
+#include "unlink.hpp"    // IWYU pragma: export

@@ -63,4 +63,41 @@ std::uint32_t allocate_held(E& env, std::uint32_t payload, std::uint32_t who, st
     return *r;
 }
 
+// Gives the CPU away between polls where the policy can (real threads need the other thread to run).
+template <AtomicPolicy P>
+void give_way() {
+    if constexpr (requires { P::yield_thread(); }) {
+        P::yield_thread();
+    } else {
+        P::spin_hint();
+    }
+}
+
+// A relaxed one-word channel inside a mailbox block the scenario allocated in setup.
+template <AtomicPolicy P, Geometry G>
+struct Mailbox {
+    std::uint32_t block = 0;
+    void post(const Env<P, G>& e, std::uint32_t v) const { word(e).store(v, P::relaxed); }
+    // Up to `tries` looks, a spin hint between them; 0 if nothing arrived.
+    std::uint32_t receive(const Env<P, G>& e, int tries) const {
+        for (int k = 0; k < tries; ++k) {
+            if (const std::uint32_t v = word(e).load(P::relaxed); v != 0) return v;
+            P::spin_hint();
+        }
+        return 0;
+    }
+    // Whether v arrives within `tries` looks; between them the CPU is given away (give_way), so a
+    // real thread waiting for a long operation of another gives it time to finish.
+    bool wait_for(const Env<P, G>& e, std::uint32_t v, int tries) const {
+        for (int k = 0; k < tries; ++k) {
+            if (word(e).load(P::relaxed) == v) return true;
+            give_way<P>();
+        }
+        return false;
+    }
+
+private:
+    auto word(const Env<P, G>& e) const { return e.ctx().mem.u32(block + BLOCK_HEADER_SIZE); }
+};
+
 }  // namespace amx::scenario

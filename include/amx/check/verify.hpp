@@ -10,9 +10,9 @@
 //   ST1 no block is left in a transient state (ACKED, COALESCING) or a reserved one (4..48)
 //   FL1 every listed block is a block of the physical chain
 //   FL2 every listed block is FREE
-//   FL3 no block is listed twice (on one list or two)
+//   FL3 no block is listed twice (on one list: a cycle, reported at the first block met again; or two)
 //   FL4 every listed block is filed under mapping_insert(size)
-//   FL5 every list ends (no cycle, no link outside the segment)
+//   FL5 every next link is 0 or inside the segment (a head outside it names no block: FL1)
 //   FL6 every FREE block is listed
 //   BM1 a non-empty list has its sl bit set; BM2 a non-zero sl word has its fl bit set
 //   HL1 no heal is running
@@ -157,6 +157,8 @@ private:
 
     void walk_list(std::uint32_t cls, std::uint32_t b) {
         for (std::uint32_t i = 0; b != 0; ++i) {
+            // A guard, never reached while the checks below stand: each element walked is a block
+            // of the chain met for the first time, and there are fewer than max_blocks() of them.
             if (i > c_.max_blocks()) { add("FL5", cls, b, "list does not end (cycle)"); return; }
             BlockSeen* st = find_block(b);
             if (st == nullptr) { add("FL1", cls, b, "listed offset is not a block"); return; }

@@ -14,6 +14,15 @@
 //   RMW the sl word, so one comes first. Pusher first: the clearer's acquire RMW reads from the
 //   pusher's release RMW (or later), so the push happens-before the clearer's head load, which then
 //   sees a non-empty list and re-sets the bit. Clearer first: the pusher's fetch_or sets it again.
+//   Orderings: only the pushers' bit-sets release (@BM.set.*) and only the clears acquire
+//   (@BM.clear.*). Outside recover (at quiescence) every change of a bitmap word is an RMW, so a
+//   pusher's release RMW heads a release sequence that every later RMW of the word continues: a
+//   clearer's acquire RMW synchronises with every pusher whose bit-set comes before it in the
+//   word's modification order, whoever wrote the value it read. After that, coherence alone makes
+//   the re-checks (@BM.recheck.head, @BM.recheck.sl) see those pushes: they read a value and use no
+//   data behind it, so they are relaxed; a re-set (@BM.recheck.set.*) publishes nothing a clearer
+//   needs (the pusher's own bit-set does), so it is relaxed; a clear publishes nothing (its thread
+//   has only read), so it does not release.
 #pragma once
 #include <bit>
 #include <cstdint>
@@ -44,23 +53,20 @@ public:
     // Called by a searcher that found the list of `cls` empty.
     void mark_maybe_empty(std::uint32_t cls) const {
         const std::uint32_t fl = cls / Map::SL_COUNT, sl = cls % Map::SL_COUNT;
-        // @BM.clear.sl acq_rel: acquire pairs with @BM.set.sl and @BM.recheck.set.sl; release orders
-        // it before our re-check.
-        const std::uint32_t before = c_.sl_w(fl).fetch_and(~(1u << sl), P::acq_rel);
-        // @BM.recheck.head acquire: pairs with @FL.push.cas release.
-        if (unpack_head(c_.head_w(cls).load(P::acquire)).offset != 0) {
-            // @BM.recheck.set.sl release: the re-set, as @BM.set.sl; pairs with @BM.clear.sl and
-            // @BM.recheck.sl acquire.
-            c_.sl_w(fl).fetch_or(1u << sl, P::release);
+        // @BM.clear.sl acquire: pairs with @BM.set.sl (through the release sequence of the sl word's
+        // RMWs): every push whose bit-set came first happens-before the re-check below.
+        const std::uint32_t before = c_.sl_w(fl).fetch_and(~(1u << sl), P::acquire);
+        // @BM.recheck.head relaxed: coherence (see the protocol above); only the offset is used.
+        if (unpack_head(c_.head_w(cls).load(P::relaxed)).offset != 0) {
+            c_.sl_w(fl).fetch_or(1u << sl, P::relaxed);  // @BM.recheck.set.sl relaxed: the re-set
             return;
         }
         if ((before & ~(1u << sl)) != 0) return;  // other classes of this fl are still marked
-        // @BM.clear.fl acq_rel: acquire pairs with @BM.set.fl and @BM.recheck.set.fl.
-        c_.fl_w().fetch_and(~(1u << fl), P::acq_rel);
-        // @BM.recheck.sl acquire: pairs with @BM.set.sl and @BM.recheck.set.sl release.
-        if (c_.sl_w(fl).load(P::acquire) != 0) {
-            // @BM.recheck.set.fl release: the re-set, as @BM.set.fl; pairs with @BM.clear.fl acquire.
-            c_.fl_w().fetch_or(1u << fl, P::release);
+        // @BM.clear.fl acquire: pairs with @BM.set.fl (release sequence, as @BM.clear.sl).
+        c_.fl_w().fetch_and(~(1u << fl), P::acquire);
+        // @BM.recheck.sl relaxed: coherence, as @BM.recheck.head.
+        if (c_.sl_w(fl).load(P::relaxed) != 0) {
+            c_.fl_w().fetch_or(1u << fl, P::relaxed);  // @BM.recheck.set.fl relaxed: the re-set
         }
     }
 

@@ -11,9 +11,10 @@
 // Why every access below hits a genuine header (H1):
 //   - While we own B, B's right neighbour R = B + size(B) is a header: a block is only absorbed
 //     into its left neighbour, by the owner of that neighbour, which is us.
-//   - A free neighbour is claimed by popping it from its list (pop_if_head); a popped block is a
-//     genuine header (FL1) and ours. Before that we only read its words (speculatively) and never
-//     write them.
+//   - A free neighbour is claimed by taking it off its list: popped if it is the head
+//     (pop_if_head), else unlinked from the list's chain after detaching the whole list
+//     (Unlinker::take, unlink.hpp). Either way it is a genuine header (FL1) and ours. Before that we
+//     only read its words (speculatively) and never write them.
 //   - B's left neighbour L is found through prev_phys, which L's owner may rewrite at any time (a
 //     split or an absorb of L). We therefore check adjacency after owning L: L + size(L) == B. With
 //     both owned, the boundary cannot move.
@@ -29,6 +30,7 @@
 
 #include "amx/core/context.hpp"
 #include "amx/core/free_list.hpp"
+#include "amx/core/unlink.hpp"
 
 namespace amx {
 
@@ -38,7 +40,7 @@ class Coalescer {
     using Map = typename C::Map;
 
 public:
-    Coalescer(const C& ctx, const FreeLists<C>& lists) : c_(ctx), lists_(lists) {}
+    Coalescer(const C& ctx, const FreeLists<C>& lists) : c_(ctx), lists_(lists), unlink_(ctx, lists) {}
 
     // Claims B's free right neighbour and absorbs it. B is owned by the caller.
     bool absorb_right(std::uint32_t b) const {
@@ -47,8 +49,8 @@ public:
         if (!c_.plausible_block(r)) return false;  // b is the last block (or the chain is corrupt)
         if (c_.state_w(r).load(P::relaxed) != STATE_FREE) return false;
         const std::uint32_t cls = c_.hint_w(r).load(P::relaxed);
-        if (cls >= Map::CLASS_COUNT || !lists_.pop_if_head(cls, r)) return false;
-        const std::uint32_t rsize = c_.size_w(r).load(P::relaxed);  // ours since the pop
+        if (!claim(cls, r)) return false;
+        const std::uint32_t rsize = c_.size_w(r).load(P::relaxed);  // ours since the claim
         if (!c_.plausible_size(r, rsize)) {
             lists_.push(cls, r);  // leave it as found; verify() reports the bad size
             return false;
@@ -61,11 +63,12 @@ public:
     std::uint32_t merge_left(std::uint32_t b) const {
         const std::uint32_t l = c_.prev_w(b).load(P::relaxed);
         if (l == 0 || l >= b || !c_.plausible_block(l)) return b;
-        // Speculative reads: l may no longer be a header; pop_if_head validates.
+        // Speculative reads: l may no longer be a header; claim validates (only a listed block,
+        // a genuine header, can be taken off a list).
         if (c_.state_w(l).load(P::relaxed) != STATE_FREE) return b;
         const std::uint32_t cls = c_.hint_w(l).load(P::relaxed);
-        if (cls >= Map::CLASS_COUNT || !lists_.pop_if_head(cls, l)) return b;
-        const std::uint32_t lsize = c_.size_w(l).load(P::relaxed);  // ours since the pop
+        if (!claim(cls, l)) return b;
+        const std::uint32_t lsize = c_.size_w(l).load(P::relaxed);  // ours since the claim
         if (!c_.plausible_size(l, lsize) || l + lsize != b) {
             lists_.push(cls, l);  // stale prev_phys: L is not our neighbour any more
             return b;
@@ -99,6 +102,12 @@ public:
     }
 
 private:
+    // Takes free block n off list cls (read from n's list_hint, speculatively): popped if it is the
+    // head, else unlinked if it is among the list's first MERGE_WALK blocks. True: n is ours.
+    bool claim(std::uint32_t cls, std::uint32_t n) const {
+        return cls < Map::CLASS_COUNT && (lists_.pop_if_head(cls, n) || unlink_.take(cls, n));
+    }
+
     // Absorbs `right` into `left`; both owned, adjacent, unlisted.
     void join(std::uint32_t left, std::uint32_t lsize, std::uint32_t right, std::uint32_t rsize) const {
         const std::uint32_t w = right + rsize;
@@ -109,6 +118,7 @@ private:
 
     const C& c_;
     const FreeLists<C>& lists_;
+    Unlinker<C> unlink_;
 };
 
 }  // namespace amx

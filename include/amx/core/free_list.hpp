@@ -107,10 +107,12 @@ private:
             // succeeds if the head is still {h.offset, h.tag}, i.e. the value is current.
             const std::uint32_t next = c_.next_w(h.offset).load(P::relaxed);
             if (!c_.plausible_link(next)) {
-                // @FL.pop.recheck acquire: pairs with @FL.push.cas release, as @FL.pop.head. A head
-                // still equal to `seen` (same tag, TG1) means no push or pop came in between, so the
+                // @FL.pop.recheck relaxed RMW (it writes back the value it reads): an RMW reads the
+                // head's latest value, where a load may read a stale one and take a block reused
+                // since for corruption (model scenario pop_vs_reuse). Still `seen` (same tag, TG1):
+                // no push or pop came after the value @FL.pop.head synchronised with, so the
                 // implausible link is the one the block's pusher published: corruption, not a race.
-                if (head.load(P::acquire) == seen) return {PopStatus::corrupt, h.offset};
+                if (head.fetch_or(0, P::relaxed) == seen) return {PopStatus::corrupt, h.offset};
                 P::spin_hint();
                 continue;  // the value was garbage because the block moved on: retry
             }

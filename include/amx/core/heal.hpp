@@ -1,8 +1,9 @@
 // Heal: merges what coalescing left behind and re-files every free block in its exact class.
 //
-// Free merges with a neighbour only when it can pop that neighbour (it is the head of its list).
-// Anything else (a free neighbour deeper in a list, two neighbours freed at the same moment) is left
-// as adjacent free blocks; heal merges them. It runs on demand and automatically before allocation
+// Free merges with a neighbour only when it can take that neighbour off its list: at the head, or
+// within the first MERGE_WALK blocks of the list (unlink.hpp). Anything else (a neighbour deeper in a
+// list, one popped or being freed at the same moment) is left as adjacent free blocks; heal merges
+// them. It runs on demand and automatically before allocation
 // reports out_of_memory. After every block is freed and heal has run, the segment is one block.
 //
 // Protocol (no lock, no waiting; concurrent heals are safe because each merges only what it owns):
@@ -43,7 +44,7 @@ public:
 
     HealReport run() const {
         HealReport rep;
-        add_running(1);  // @HL.begin: published to poppers by @FL.detach's release
+        add_running(1);  // @HL.begin: for verify (HL1) and recover, which read it at quiescence
         const std::uint32_t token = unique_token();
         const std::uint32_t chain = collect(token, rep);
         merge(chain, token, rep);
@@ -61,9 +62,10 @@ private:
     }
 
     // Adds v to a heal counter of the segment header; returns the old value.
-    // @HL.count acq_rel: read by verify (HL1) and recover(); the allocator relies on transit
-    // (heal enters it) instead.
-    std::uint32_t add(std::uint32_t field, std::uint32_t v) const { return c_.seg_w(field).fetch_add(v, P::acq_rel); }
+    // @HL.count relaxed: the counters publish nothing. heal_serial needs only the RMW's atomicity
+    // (unique tokens); heals_running is read by verify (HL1) and recover(), at quiescence. Whoever
+    // must see a heal in progress sees it through transit (@FL.detach publishes the heal's enter).
+    std::uint32_t add(std::uint32_t field, std::uint32_t v) const { return c_.seg_w(field).fetch_add(v, P::relaxed); }
     void add_running(std::uint32_t v) const { add(seg::HEALS_RUNNING, v); }
 
     std::uint32_t collect(std::uint32_t token, HealReport& rep) const {

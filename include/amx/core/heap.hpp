@@ -66,8 +66,16 @@ public:
         return p.heal.run();
     }
 
+    // Block states. Without an order, get_state and transition_state use the handler contract's
+    // defaults (@ST.get acquire, @ST.transition acq_rel; the handler forwards to these), with one
+    // the caller's (seed contract). set_state always releases (@ST.store). `gen`: the generation
+    // the caller's handle carries (ANY_GENERATION: liveness only); a block freed and allocated
+    // again since is refused with invalid_offset.
+    Result<std::uint32_t> get_state(std::uint32_t h, std::uint32_t gen = ANY_GENERATION) const;
     Result<std::uint32_t> get_state(std::uint32_t h, typename P::order o, std::uint32_t gen = ANY_GENERATION) const;
     Result<void> set_state(std::uint32_t h, std::uint32_t state, std::uint32_t gen = ANY_GENERATION) const;
+    Result<std::uint32_t> transition_state(std::uint32_t h, std::uint32_t expected, std::uint32_t next,
+                                           std::uint32_t gen = ANY_GENERATION) const;
     Result<std::uint32_t> transition_state(std::uint32_t h, std::uint32_t expected, std::uint32_t next,
                                            typename P::order success, std::uint32_t gen = ANY_GENERATION) const;
     // Validates that h names a live block (of generation gen, unless ANY_GENERATION) and returns its
@@ -132,6 +140,7 @@ private:
     bool generation_matches(std::uint32_t h, std::uint32_t gen) const {
         return gen == ANY_GENERATION || generation(h) == gen;
     }
+    Result<void> transition_allowed(std::uint32_t h, std::uint32_t expected, std::uint32_t next, std::uint32_t gen) const;
     bool decisive_miss(const Protocols& p, Transit<Ctx>& t, std::uint32_t need, FitResult& out) const;
     bool heads_empty_from(std::uint32_t cls, std::uint64_t* heads) const;
     bool heads_unchanged_from(std::uint32_t cls, const std::uint64_t* heads) const;
@@ -402,6 +411,17 @@ Result<std::uint32_t> Heap<P, G>::live_payload(std::uint32_t h, std::uint32_t ge
 }
 
 template <AtomicPolicy P, Geometry G>
+Result<std::uint32_t> Heap<P, G>::get_state(std::uint32_t h, std::uint32_t gen) const {
+    if (!ctx_.genuine_header(h)) return fail(Errc::invalid_offset, h);
+    if (!generation_matches(h, gen)) return fail(Errc::invalid_offset, h, generation(h));
+    // @ST.get acquire: the default; pairs with @ST.store and @ST.transition release (payload
+    // written before the state change is visible; model scenario state_handoff).
+    const std::uint32_t s = ctx_.state_w(h).load(P::acquire);
+    if (!generation_matches(h, gen)) return fail(Errc::invalid_offset, h, generation(h));  // reallocated meanwhile
+    return s;
+}
+
+template <AtomicPolicy P, Geometry G>
 Result<std::uint32_t> Heap<P, G>::get_state(std::uint32_t h, typename P::order o, std::uint32_t gen) const {
     if (!ctx_.genuine_header(h)) return fail(Errc::invalid_offset, h);
     if (!generation_matches(h, gen)) return fail(Errc::invalid_offset, h, generation(h));
@@ -429,13 +449,33 @@ Result<void> Heap<P, G>::set_state(std::uint32_t h, std::uint32_t state, std::ui
 }
 
 template <AtomicPolicy P, Geometry G>
-Result<std::uint32_t> Heap<P, G>::transition_state(std::uint32_t h, std::uint32_t expected,
-                                                   std::uint32_t next, typename P::order success,
-                                                   std::uint32_t gen) const {
+Result<void> Heap<P, G>::transition_allowed(std::uint32_t h, std::uint32_t expected, std::uint32_t next,
+                                            std::uint32_t gen) const {
     if (!is_user_state(next)) return fail(Errc::reserved_status, next, USER_STATE_MIN);
     if (!is_live_state(expected)) return fail(Errc::reserved_status, expected, USER_STATE_MIN);
     if (!ctx_.genuine_header(h)) return fail(Errc::invalid_offset, h);
     if (!generation_matches(h, gen)) return fail(Errc::invalid_offset, h, generation(h));
+    return {};
+}
+
+template <AtomicPolicy P, Geometry G>
+Result<std::uint32_t> Heap<P, G>::transition_state(std::uint32_t h, std::uint32_t expected, std::uint32_t next,
+                                                   std::uint32_t gen) const {
+    if (auto ok = transition_allowed(h, expected, next, gen); !ok) return tl::unexpected(ok.error());
+    std::uint32_t seen = expected;
+    // @ST.transition acq_rel: the default. Release: pairs with @ST.get / @ST.load / @FR.claim and
+    // this CAS of the next owner (the payload written before the hand-off); acquire: pairs with
+    // @AL.publish, @ST.store and this CAS of the previous owner (model scenario
+    // transition_handoff). Failure relaxed (seed contract).
+    if (ctx_.state_w(h).cas_strong(seen, next, P::acq_rel, P::relaxed)) return expected;
+    return fail(Errc::transition_failed, seen, expected);
+}
+
+template <AtomicPolicy P, Geometry G>
+Result<std::uint32_t> Heap<P, G>::transition_state(std::uint32_t h, std::uint32_t expected,
+                                                   std::uint32_t next, typename P::order success,
+                                                   std::uint32_t gen) const {
+    if (auto ok = transition_allowed(h, expected, next, gen); !ok) return tl::unexpected(ok.error());
     std::uint32_t seen = expected;
     // The caller's success ordering; failure relaxed (seed contract).
     if (ctx_.state_w(h).cas_strong(seen, next, success, P::relaxed)) return expected;

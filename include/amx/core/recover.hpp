@@ -23,11 +23,13 @@
 //      states) are kept if their recorded participant is alive; if it is dead they are orphans,
 //      reclaimed when asked (reclaim_dead), else reported. Live blocks whose participant is unknown
 //      (0, or its slot is empty) and blocks in reserved states are reported as leaked.
-//   3. Apply: reset heals_running; merge every run of adjacent free blocks into its first block
-//      (fields first, its size last, then the absorbed headers are killed: a recover killed midway
-//      leaves a chain the next recover walks); fix every prev_phys; rebuild each list from scratch
-//      with head tag = old tag + 1 (TG1: tags keep growing); rewrite the bitmaps; clear the slots of
-//      dead participants.
+//   3. Apply: reset heals_running; empty every list (offset 0, tag kept), so no listed block is
+//      absorbed; merge every run of adjacent free blocks into its first block (fields first, its
+//      size last, then the absorbed headers are killed: a recover killed midway leaves a chain the
+//      next recover walks); fix every prev_phys; rebuild each list from scratch with head tag =
+//      old tag + 1 (TG1: tags keep growing); rewrite the bitmaps; clear the slots of dead
+//      participants; last, reset the transit counts with release stores (@RC.transit): the one
+//      publication of all the above to every operation that starts later (each enters transit).
 //
 // When it is safe (docs/RELIABILITY.md): only while every other participant is stopped or dead.
 // recover() refuses (Errc::contention) when another live participant is registered, unless forced.
@@ -62,9 +64,13 @@ public:
     std::uint32_t claim(std::uint64_t ident) const {
         for (std::uint32_t i = 0; i < L::REGISTRY_SLOTS; ++i) {
             std::uint64_t seen = 0;
-            // @RG.claim acq_rel: pairs with @RG.release (a reused slot is seen free only after its
-            // previous owner stopped using it) and @RG.scan acquire.
-            if (slot_w(i).load(P::relaxed) == 0 && slot_w(i).cas_strong(seen, ident, P::acq_rel, P::relaxed)) {
+            // @RG.claim relaxed: the claim publishes nothing (our blocks come after it) and reads
+            // nothing of the slot's past owner; the slot word itself is ordered by coherence (the
+            // CAS reads 0 only after the release or clear that wrote it). A recover's scan that
+            // reads our identity still synchronises with the previous owner's @RG.release, whose
+            // release sequence our RMW continues. Whatever we read of recover's rewrite comes with
+            // @RC.transit (docs/PROTOCOL.md §10).
+            if (slot_w(i).load(P::relaxed) == 0 && slot_w(i).cas_strong(seen, ident, P::relaxed, P::relaxed)) {
                 return i;
             }
             P::spin_hint();
@@ -76,24 +82,37 @@ public:
     // take it). The dead one's live blocks are then attributed to the newcomer.
     bool take_over(std::uint32_t i, std::uint64_t dead, std::uint64_t ident) const {
         std::uint64_t seen = dead;
-        // @RG.takeover acq_rel: as @RG.claim; pairs with @RG.scan acquire of the newcomer's peers.
-        return i < L::REGISTRY_SLOTS && slot_w(i).cas_strong(seen, ident, P::acq_rel, P::relaxed);
+        // @RG.takeover relaxed: as @RG.claim (the dead participant published nothing we read; its
+        // blocks are reached through lists and recover, never through its slot).
+        return i < L::REGISTRY_SLOTS && slot_w(i).cas_strong(seen, ident, P::relaxed, P::relaxed);
+    }
+
+    // Registers `ident` (attach): claims a free slot; if none is free, takes over the slot of a
+    // participant that alive(pid, start32) says is dead. NONE if every slot names a live one.
+    template <class Alive>
+    std::uint32_t enroll(std::uint64_t ident, Alive&& alive) const {
+        const std::uint32_t got = claim(ident);
+        for (std::uint32_t i = 0; got == NONE && i < L::REGISTRY_SLOTS; ++i) {
+            const std::uint64_t v = read(i);
+            if (v != 0 && !alive(participant_pid(v), participant_start(v)) && take_over(i, v, ident)) return i;
+        }
+        return got;
     }
 
     // Releases slot i if it still holds `ident` (a recover may have cleared it already).
     void release(std::uint32_t i, std::uint64_t ident) const {
         if (i >= L::REGISTRY_SLOTS) return;
         std::uint64_t seen = ident;
-        // @RG.release release: pairs with @RG.claim / @RG.scan acquire (our last block writes
-        // happen-before a recover that sees the slot free).
+        // @RG.release release: pairs with @RG.scan acquire (our last block writes happen-before a
+        // recover that sees the slot free; model scenario detach_vs_recover).
         slot_w(i).cas_strong(seen, 0, P::release, P::relaxed);
     }
 
-    // @RG.scan acquire: pairs with @RG.claim / @RG.release.
+    // @RG.scan acquire: pairs with @RG.release (detach_vs_recover).
     std::uint64_t read(std::uint32_t i) const { return slot_w(i).load(P::acquire); }
-    // @RG.clear release (recover only): pairs with @RG.claim acquire (a newcomer that claims the
-    // cleared slot sees recover's rewrite of the dead participant's blocks).
-    void clear(std::uint32_t i) const { slot_w(i).store(0, P::release); }
+    // @RG.clear relaxed (recover only): a newcomer that claims the cleared slot reads recover's
+    // rewrite only inside its operations, each of which first synchronises with @RC.transit.
+    void clear(std::uint32_t i) const { slot_w(i).store(0, P::relaxed); }
 
 private:
     auto slot_w(std::uint32_t i) const { return c_.mem.u64(L::REGISTRY + 8 * i); }
@@ -240,8 +259,10 @@ private:
 
     void apply() {
         rep_.heals_reset = c_.seg_w(seg::HEALS_RUNNING).load(P::relaxed);
-        c_.seg_w(seg::HEALS_RUNNING).store(0, P::release);  // @RC.heals: the dead heal's raise
-        reset_transit();
+        // @RC.heals relaxed: the dead heal's raise; a heal's RMW reads the latest value anyway, and
+        // @RC.transit publishes the store.
+        c_.seg_w(seg::HEALS_RUNNING).store(0, P::relaxed);
+        empty_lists();
         std::vector<std::uint32_t> heads(Map::CLASS_COUNT, 0);
         std::uint32_t prev = 0;
         for (std::size_t i = 0; i < seen_.size();) {
@@ -264,6 +285,17 @@ private:
         rep_.blocks_after = rep_.blocks_before - rep_.merged;
         publish_lists(heads);
         clear_dead_slots();
+        reset_transit();
+    }
+
+    // Every list is emptied before any block is merged, so no listed block is ever absorbed (FL1
+    // holds at every step; a recover killed midway leaves the lists empty, and the chain for the
+    // next recover).
+    void empty_lists() const {
+        for (std::uint32_t cls = 0; cls < Map::CLASS_COUNT; ++cls) {
+            const Head old = unpack_head(c_.head_w(cls).load(P::relaxed));
+            c_.head_w(cls).store(pack_head({0, old.tag}), P::relaxed);
+        }
     }
 
     // Transit slots (core/transit.hpp): with every other participant stopped or dead, nothing is
@@ -313,8 +345,10 @@ private:
         std::uint32_t fl = 0;
         for (std::uint32_t cls = 0; cls < Map::CLASS_COUNT; ++cls) {
             const Head old = unpack_head(c_.head_w(cls).load(P::relaxed));
-            // @RC.head release: pairs with @FL.pop.head acquire (the rebuilt chain is visible to
-            // whoever pops after recover).
+            // @RC.head release: pairs with @FL.pop.head and @OM.heads acquire (whoever pops or
+            // decides after recover sees the rebuilt chain and every header recover rewrote:
+            // recover_then_resume, recover_then_attach). Operations announce nothing when they
+            // start (core/transit.hpp), so the heads are recover's publication.
             c_.head_w(cls).store(pack_head({heads[cls], next_tag<G>(old.tag)}), P::release);
             if (heads[cls] != 0) {
                 sl[cls / Map::SL_COUNT] |= 1u << (cls % Map::SL_COUNT);

@@ -63,16 +63,10 @@ public:
     ParticipantClaim(const Ctx& ctx, MappingPtr keep) : ctx_(ctx), keep_(std::move(keep)) {
         const auto pid = static_cast<std::uint32_t>(::getpid());
         ident_ = pack_participant(pid, process_start_time(static_cast<pid_t>(pid)));
-        const Registry<Ctx> reg(ctx_);
-        slot_ = reg.claim(ident_);
-        for (std::uint32_t i = 0; slot_ == NONE && i < Ctx::Layout::REGISTRY_SLOTS; ++i) {
-            const std::uint64_t v = reg.read(i);
-            if (v != 0 && !participant_alive(participant_pid(v), participant_start(v)) && reg.take_over(i, v, ident_)) {
-                slot_ = i;
-                // The dead one's transit slots would otherwise look like ours (PROTOCOL.md §6).
-                SlotDirectory<Ctx>::release_participant(ctx_, i + 1);
-            }
-        }
+        slot_ = Registry<Ctx>(ctx_).enroll(ident_, participant_alive);
+        // Transit slots still naming this registry slot belong to a participant that is gone
+        // (dead, or detached): they would otherwise look like ours (PROTOCOL.md §6).
+        if (slot_ != NONE) SlotDirectory<Ctx>::release_participant(ctx_, slot_ + 1);
     }
     ParticipantClaim(ParticipantClaim&& o) noexcept
         : ctx_(o.ctx_), keep_(std::move(o.keep_)), slot_(std::exchange(o.slot_, NONE)), ident_(o.ident_) {}
@@ -134,13 +128,19 @@ public:
     Result<void> set_state(Block<T> b, std::uint32_t state) const {
         return heap_.set_state(b.header_offset(), state, b.generation);
     }
+    // Without an order: the core's defaults (acquire, acq_rel: @ST.get, @ST.transition), which the
+    // model scenarios state_handoff and transition_handoff check. With one: the caller's. Every
+    // call checks the handle's generation (a block freed and allocated again: invalid_offset).
     template <class T>
-    Result<std::uint32_t> get_state(Block<T> b, Order o = order::acquire) const {
-        return heap_.get_state(b.header_offset(), o, b.generation);
+    Result<std::uint32_t> get_state(Block<T> b) const { return heap_.get_state(b.header_offset(), b.generation); }
+    template <class T>
+    Result<std::uint32_t> get_state(Block<T> b, Order o) const { return heap_.get_state(b.header_offset(), o, b.generation); }
+    template <class T>
+    Result<std::uint32_t> transition_state(Block<T> b, std::uint32_t expected, std::uint32_t next) const {
+        return heap_.transition_state(b.header_offset(), expected, next, b.generation);
     }
     template <class T>
-    Result<std::uint32_t> transition_state(Block<T> b, std::uint32_t expected, std::uint32_t next,
-                                           Order success = order::acq_rel) const {
+    Result<std::uint32_t> transition_state(Block<T> b, std::uint32_t expected, std::uint32_t next, Order success) const {
         return heap_.transition_state(b.header_offset(), expected, next, success, b.generation);
     }
 

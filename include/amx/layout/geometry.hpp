@@ -19,6 +19,9 @@ struct DefaultGeometry {
     // Cap of the spin-hint backoff between allocation attempts, and the number of attempts.
     static constexpr std::uint32_t SETTLE_SPINS = 512;
     static constexpr std::uint32_t MAX_ALLOC_ATTEMPTS = 1024;
+    // Blocks of a class list free looks at for a free neighbour that is not the head (unlink.hpp);
+    // beyond them the neighbour is left to heal. Chosen by measurement (docs/PROTOCOL.md §7).
+    static constexpr std::uint32_t MERGE_WALK = 2048;
 };
 
 // 3 x 2 classes; with 48-byte minimal blocks the reachable ones are {48}, {64..95} and the
@@ -30,6 +33,8 @@ struct TinyGeometry {
     static constexpr std::uint32_t TAG_BITS = 16;
     static constexpr std::uint32_t MIN_PAYLOAD = 16;
     static constexpr std::uint32_t SETTLE_SPINS = 1;
+    // Two: a neighbour at depth 2 is taken, one at depth 3 is left to heal (both reachable).
+    static constexpr std::uint32_t MERGE_WALK = 2;
 };
 
 // The model checker's geometry: TinyGeometry with a transit slot per simulated thread (up to 4,
