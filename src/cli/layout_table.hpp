@@ -12,7 +12,7 @@ namespace amx::cli {
 inline std::string layout_table() {
     using L = ControlLayout<DefaultGeometry>;
     std::string s;
-    char line[192];
+    char line[256];
     auto row = [&](const char* area, std::size_t off, std::size_t size, const char* name, const char* what) {
         std::snprintf(line, sizeof line, "| %s | %zu | %zu | `%s` | %s |\n", area, off, size, name, what);
         s += line;
@@ -23,7 +23,7 @@ inline std::string layout_table() {
     row("control", L::SL_BITMAPS, 4 * DefaultGeometry::FL_COUNT, "sl_bitmaps", "sl bitmaps, one u32 per first level");
     row("control", L::HEADS, 8 * L::CLASS_COUNT, "heads", "list heads, u64 {tag:32 | offset:32} per class");
     row("control", L::REGISTRY, 8 * L::REGISTRY_SLOTS, "registry", "participant registry, u64 {start time:32 | pid:32} per slot, 0 = free");
-    row("control", L::TRANSIT, 64 * L::TRANSIT_SLOTS, "transit_slots", "one 64-byte line per thread: owner u64 {participant:32 | token:32}, 0 = free, at +0; hold u64 {count:32 | held bytes:32} at +8 (PROTOCOL.md section 6)");
+    row("control", L::TRANSIT, 64 * L::TRANSIT_SLOTS, "transit_slots", "per thread, 64 bytes: owner u64 {participant:32 | token:32} (0 = free), hold u64 {count:32 | held:32} at +8");
     row("control", L::TRANSIT + 64 * L::TRANSIT_SLOTS, 64, "transit_overflow", "threads without a slot: hold u64 {count:32 | holders:32} at +8");
     row("blocks", L::FIRST_BLOCK, 0, "first_block", "first block header; blocks tile up to the capacity");
 #define AMX_HDR(f, what) row("block header", offsetof(BlockHeader, f), sizeof(BlockHeader::f), #f, what)

@@ -76,7 +76,7 @@ public:
     // The largest block on the held chain (0 if none).
     std::uint32_t largest_held(std::uint32_t held) const {
         std::uint32_t most = 0;
-        for (std::uint32_t i = 0; held != 0 && i < c_.max_blocks(); ++i) {
+        for (std::uint32_t i = 0; i < c_.max_blocks() && held != 0; ++i) {
             const std::uint32_t size = c_.size_w(held).load(P::relaxed);  // ours: held
             if (size > most) most = size;
             held = c_.next_w(held).load(P::relaxed);

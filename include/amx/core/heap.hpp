@@ -92,6 +92,11 @@ public:
         participant_ = id;
         if (slots_) slots_->set_participant(id);
     }
+    // The memory's owner (a handler's mapping): kept alive until the last copy of this heap goes,
+    // which then releases the transit slots its threads claimed (core/slot_directory.hpp).
+    void keep_alive(std::shared_ptr<const void> mapping) noexcept {
+        if (slots_) slots_->keep_alive(std::move(mapping));
+    }
     // How the out-of-memory decision tells a dead participant's transit slot from a live one's
     // (its registry word in, alive or not out); unset: every registered participant counts as alive.
     void set_liveness(bool (*alive)(std::uint64_t registry_word)) noexcept { alive_ = alive; }
@@ -312,9 +317,10 @@ bool Heap<P, G>::heads_empty_from(std::uint32_t from, std::uint64_t* heads) cons
 template <AtomicPolicy P, Geometry G>
 bool Heap<P, G>::heads_unchanged_from(std::uint32_t from, const std::uint64_t* heads) const {
     for (std::uint32_t c = from; c < Map::CLASS_COUNT; ++c) {
-        // @OM.recheck acquire: pairs with @FL.push.cas (a push published before a slot we read
-        // was cleared, @TR.leave, is seen here).
-        if (ctx_.head_w(c).load(P::acquire) != heads[c]) return false;
+        // @OM.recheck relaxed: a push whose holder's cleared word @TR.scan read (acquire, pairing
+        // with @TR.leave) happens-before this load, which therefore reads it or a later value
+        // (coherence); a push that did not happen-before it is one we may linearize after.
+        if (ctx_.head_w(c).load(P::relaxed) != heads[c]) return false;
     }
     return true;
 }
@@ -416,9 +422,9 @@ Result<std::uint32_t> Heap<P, G>::get_state(std::uint32_t h, std::uint32_t gen) 
     if (!generation_matches(h, gen)) return fail(Errc::invalid_offset, h, generation(h));
     // @ST.get acquire: the default; pairs with @ST.store and @ST.transition release (payload
     // written before the state change is visible; model scenario state_handoff).
-    const std::uint32_t s = ctx_.state_w(h).load(P::acquire);
+    const std::uint32_t state = ctx_.state_w(h).load(P::acquire);
     if (!generation_matches(h, gen)) return fail(Errc::invalid_offset, h, generation(h));  // reallocated meanwhile
-    return s;
+    return state;
 }
 
 template <AtomicPolicy P, Geometry G>

@@ -309,7 +309,10 @@ private:
             const std::uint64_t v = hold.load(P::relaxed);
             if (static_cast<std::uint32_t>(v) == 0) continue;
             ++rep_.transit_reset;
-            hold.store(v & ~std::uint64_t{0xFFFFFFFF}, P::release);  // @RC.transit release: pairs with @TR.scan
+            // @RC.transit relaxed: a decider synchronises with recover through the rebuilt heads
+            // (@RC.head); a cleared announcement publishes nothing else, and a newcomer in a
+            // released slot reads it after @TR.claim, which pairs with @RC.slot below.
+            hold.store(v & ~std::uint64_t{0xFFFFFFFF}, P::relaxed);
         }
         for (std::uint32_t i = 0; i < L::TRANSIT_SLOTS; ++i) {
             const std::uint64_t owner = T::owner_w(c_, i).load(P::relaxed);
@@ -355,10 +358,11 @@ private:
                 fl |= 1u << (cls / Map::SL_COUNT);
             }
         }
-        // @RC.bits.sl release: pairs with @BM.clear.sl acquire (a clearer sees the rebuilt lists).
-        for (std::uint32_t f = 0; f < G::FL_COUNT; ++f) c_.sl_w(f).store(sl[f], P::release);
-        // @RC.bits.fl release: pairs with @BM.clear.fl acquire (a clearer sees the sl words above).
-        c_.fl_w().store(fl, P::release);
+        // @RC.bits.sl, @RC.bits.fl relaxed: bits only guide a search, which then pops through a
+        // head (acquire, pairing with @RC.head); a clearer's re-check reads the head too, and every
+        // later change of a bitmap word is an RMW, which reads the latest value.
+        for (std::uint32_t f = 0; f < G::FL_COUNT; ++f) c_.sl_w(f).store(sl[f], P::relaxed);
+        c_.fl_w().store(fl, P::relaxed);
     }
 
     void clear_dead_slots() const {

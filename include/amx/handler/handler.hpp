@@ -191,7 +191,7 @@ public:
     const std::string& name() const noexcept { return map_->name(); }
 
 protected:
-    HandlerBase(MappingPtr map, ProductionHeap heap) : map_(std::move(map)), heap_(heap) {}
+    HandlerBase(MappingPtr map, ProductionHeap heap) : map_(std::move(map)), heap_(heap) { heap_.keep_alive(map_); }
     std::byte* ptr(std::uint32_t off) const noexcept { return map_->base() + off; }
 
     MappingPtr map_;

@@ -69,7 +69,7 @@ struct SegmentField {
     }
 inline constexpr SegmentField SEGMENT_FIELDS[] = {
     AMX_FIELD(magic, immutable, "magic \"AMXSEG01\""),
-    AMX_FIELD(layout_version, immutable, "layout version (1)"),
+    AMX_FIELD(layout_version, immutable, "layout version (2)"),
     AMX_FIELD(header_size, immutable, "sizeof(SegmentHeader)"),
     AMX_FIELD(fingerprint, immutable, "layout fingerprint (FNV-1a of sizes, offsets, geometry)"),
     AMX_FIELD(capacity, immutable, "segment bytes"),
