@@ -28,6 +28,8 @@ public:
     virtual bool spurious_failure(const Site&) { return false; }
     // A retry loop's spin hint.
     virtual void spin() {}
+    // The logical thread making the access (its transit slot: Heap::thread_slot).
+    virtual unsigned logical_thread() const { return 0; }
     // An access outside the segment or misaligned: must not return.
     [[noreturn]] virtual void wild(std::uint32_t off, std::size_t width, const Site& where) = 0;
 };
@@ -42,6 +44,7 @@ struct FuzzHook {
     static void spin() {
         if (target != nullptr) target->spin();
     }
+    static unsigned thread_slot() { return target != nullptr ? target->logical_thread() : 0; }
     [[noreturn]] static void wild(std::uint32_t off, std::size_t width, const Site& s) {
         if (target != nullptr) target->wild(off, width, s);
         std::fprintf(stderr, "wild %zu-byte access at offset 0x%x from %s:%u (%s)\n", width, off, s.file, s.line,

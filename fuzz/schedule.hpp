@@ -100,6 +100,7 @@ public:
         fibers()[cur_].yield();
     }
 
+    unsigned logical_thread() const override { return static_cast<unsigned>(cur_); }
     AMX_NO_COVERAGE bool spurious_failure(const Site&) override {
         const bool fail = spurious_used_ < MAX_SPURIOUS && ((cfg_.spurious_mask >> (weak_seen_++ % 32)) & 1u);
         if (fail) {

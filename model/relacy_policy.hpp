@@ -194,8 +194,8 @@ struct RelacyAtomicPolicy
 
     static void spin_hint(site s = site::current()) { rl::yield(1, info(s)); }
     static void yield_thread(site s = site::current()) { rl::yield(1, info(s)); }
-    // Every simulated thread runs on the one OS thread: name it, so each gets its own transit shard
-    // (as real threads on different cache lines do; transit.hpp pick_shard).
+    // Every simulated thread runs on the one OS thread: name it, so each gets its own transit slot
+    // (Heap::thread_slot), as real threads do.
     static unsigned thread_slot() { return rl::thread_index(); }
 };
 

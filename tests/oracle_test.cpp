@@ -9,7 +9,7 @@
 //
 // Positions: the first, a middle and the last block of the chain; the first, middle and last
 // element of a list; the first and last first level and second level of the class grid (the
-// overflow class through TinyGeometry); every transit shard. ci/mutants/oracle-*.mutant skip or
+// overflow class through TinyGeometry); every transit slot. ci/mutants/oracle-*.mutant skip or
 // invert each check and die here.
 #include <gtest/gtest.h>
 
@@ -95,19 +95,19 @@ void file_under(const OracleSegment<G>& s, std::uint32_t b, std::uint32_t cls, s
     s.relink(cls, l);
 }
 
-// TR1, every shard (core v2 replaces the counters: adapt here and in OracleSegment::set_transit).
+// TR1, every transit slot and the overflow line (core/transit.hpp).
 template <Geometry G>
 void add_transit_rows(Rows<G>& r) {
     using S = OracleSegment<G>;
-    constexpr std::uint32_t last = S::SHARDS - 1;
-    for (std::uint32_t sh = 0; sh < S::SHARDS; ++sh) {
-        const auto raised = [sh](const S& s) { s.set_transit(sh, 0, 1); return Where{sh, 1}; };
-        r.add("TR1_Shard" + std::to_string(sh) + "Active", raised, {"TR1"});
+    constexpr std::uint32_t last = S::SLOTS - 1;  // the overflow line
+    for (std::uint32_t sl = 0; sl < S::SLOTS; ++sl) {
+        const auto held = [sl](const S& s) { s.set_transit(sl, 0, 48); return Where{sl, 48}; };
+        r.add("TR1_Slot" + std::to_string(sl) + "Holds", held, {"TR1"});
     }
     const auto underflow = [](const S& s) { s.set_transit(last, 9, ~0u); return Where{last, ~0u}; };
-    r.add("TR1_LastShardLeftOnceTooOften", underflow, {"TR1"});
-    r.add("Healthy_EpochsOnEveryShard", [](const S& s) {
-        for (std::uint32_t sh = 0; sh < S::SHARDS; ++sh) s.set_transit(sh, 7 + sh, 0);
+    r.add("TR1_OverflowLeftOnceTooOften", underflow, {"TR1"});
+    r.add("Healthy_CountsOnEverySlot", [](const S& s) {
+        for (std::uint32_t sl = 0; sl < S::SLOTS; ++sl) s.set_transit(sl, 7 + sl, 0);
         return Where{};
     }, {});
 }

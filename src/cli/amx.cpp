@@ -242,7 +242,7 @@ std::vector<BlockRow> blocks_of(const amx::HandlerBase& h, amx::ChainEnd* end = 
     const auto& ctx = h.raw_matrix().context();
     const amx::ChainEnd e = amx::walk_chain(ctx, [&](const amx::ChainBlock& b) {
         const std::uint32_t by = ctx.word(b.offset, amx::hdr::ALLOCATED_BY).load(amx::StdAtomicPolicy::relaxed);
-        rows.push_back({b.offset, b.size, b.state, b.state == amx::STATE_FREE ? 0 : by});
+        rows.push_back({b.offset, b.size, b.state, amx::is_live_state(b.state) || b.state == amx::STATE_ACKED ? by : 0});  // the word is a list hint otherwise
     }, amx::Unchecked::pass);
     if (end) *end = e;
     return rows;

@@ -37,7 +37,7 @@ TEST_F(Header, R34_BadMagic) {
     expect_refused([](SegmentHeader& h) { h.magic ^= 0xFF; }, true, Errc::bad_magic, SEGMENT_MAGIC ^ 0xFF, SEGMENT_MAGIC);
 }
 TEST_F(Header, R35_OtherVersion) {
-    expect_refused([](SegmentHeader& h) { h.layout_version = 2; }, true, Errc::version_mismatch, 2, LAYOUT_VERSION);
+    expect_refused([](SegmentHeader& h) { h.layout_version = LAYOUT_VERSION + 1; }, true, Errc::version_mismatch, LAYOUT_VERSION + 1, LAYOUT_VERSION);
 }
 TEST_F(Header, R36_OtherFingerprint) {
     const std::uint64_t fp = layout_fingerprint<DefaultGeometry>();

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "amx/check/verify.hpp"
@@ -127,6 +128,13 @@ struct BufferHeap {
     std::uint32_t prev_of(std::uint32_t b) const { return ctx().prev_w(b).load(P::relaxed); }
     std::uint32_t head_of(std::uint32_t cls) const { return unpack_head(ctx().head_w(cls).load(P::relaxed)).offset; }
     VerifyReport verify(VerifyMode m = VerifyMode::quiescent) const { return amx::verify(*heap, m); }
+    // A transit slot other than this thread's, claimed by a short-lived thread (the process keeps
+    // it): a second participant's pops acted out on this thread announce there.
+    std::uint32_t foreign_slot() {
+        std::uint32_t s = 0;
+        std::thread([&] { s = heap->thread_slot(); }).join();
+        return s;
+    }
     // Allocates blocks of the given payload sizes; they are physically consecutive on a fresh heap.
     std::vector<std::uint32_t> allocate_all(std::initializer_list<std::uint32_t> payloads) {
         std::vector<std::uint32_t> out;

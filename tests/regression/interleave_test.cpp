@@ -176,10 +176,14 @@ TEST(Regression, U15_BlockInTransitIsNotOutOfMemory) {
     Disarm d;
     TH h(L::FIRST_BLOCK + 4 * L::MIN_BLOCK);
     h.allocate_all({16, 16, 16});
-    FreeLists<TH::Ctx> lists(h.ctx());
+    Transit<TH::Ctx> t2(h.ctx(), h.foreign_slot());  // T2's slot: its pop announces the block
+    FreeLists<TH::Ctx> lists(h.ctx(), &t2);
     const PopResult x = lists.pop(SMALL_CLASS);  // T2 holds the last block
     ASSERT_EQ(x.status, PopStatus::got);
-    Interleave::at(at_spin(), [&] { ASSERT_TRUE(lists.push(SMALL_CLASS, x.block)); });
+    Interleave::at(at_spin(), [&] {
+        ASSERT_TRUE(lists.push(SMALL_CLASS, x.block));
+        t2.leave();
+    });
     auto t1 = h->allocate(16);
     ASSERT_TRUE(Interleave::fired()) << "T1 gave up without waiting";
     ASSERT_TRUE(t1) << t1.error().message();

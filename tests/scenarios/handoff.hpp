@@ -207,18 +207,19 @@ template <AtomicPolicy P, Geometry G>
 using NoSpuriousOomHeld = NoSpuriousOom<P, G, Transient::held>;
 
 // The out-of-memory decision against a participant that holds the only free block, driven at list
-// level so the holder's timing is the scenario's choice rather than luck: T0 enters transit, pops F
-// (the only free block) and keeps it; T1 allocates. Two variants:
+// level so the holder's timing is the scenario's choice rather than luck: T0 pops F (the only free
+// block; the pop announces it in T0's transit slot) and keeps it; T1 allocates. Three variants:
 //   Hold::across  - T0 keeps F until T1's allocation returned (a participant preempted while
 //                   holding). T1 may fail with contention, never with out_of_memory: F is in
-//                   transit throughout. Only @FL.pop.cas's release tells T1's scan that someone is
-//                   in transit when it sees F's list without F.
+//                   transit throughout. Only @FL.pop.cas's release tells T1's decision that F is
+//                   announced when it sees F's list without F.
 //   Hold::before  - T0 pops F, finds the list empty and clears its bit (as a search does), pushes F
-//                   back and leaves transit, then posts "done"; T1 waits for it and allocates. F is listed throughout T1's call, so T1 must get it. A decision
-//                   that read T0's lowered transit word (@TR.leave / @TR.total) must also see F back.
-//   Hold::churn   - T0 repeats {enter, pop F, push F, leave} CHURN times while T1 allocates. F is
-//                   listed or in transit throughout; an operation that starts and ends inside T1's
-//                   decisive scan is visible only through its epoch (PROTOCOL.md §6).
+//                   back and clears its announcement, then posts "done"; T1 waits for it and
+//                   allocates. F is listed throughout T1's call, so T1 must get it. A decision that
+//                   read T0's cleared slot (@TR.leave / @TR.scan) must also see F back.
+//   Hold::churn   - T0 repeats {pop F, push F, clear} CHURN times while T1 allocates. F is listed
+//                   or in transit throughout; a pop and push that both fall inside T1's decision
+//                   change F's head tag between its two readings of the heads (PROTOCOL.md §6).
 enum class Hold { across, before, churn };
 
 template <AtomicPolicy P, Geometry G, Hold H>
@@ -277,10 +278,10 @@ struct OomDecision {
 
 private:
     void hold_f(Env<P, G>& e) {
-        const auto lists = e.lists();
+        using Ctx = typename Env<P, G>::H::Ctx;
         const std::uint32_t cls = Env<P, G>::MIN_CLASS;
-        Transit<typename Env<P, G>::H::Ctx> transit(e.ctx());
-        transit.enter();
+        Transit<Ctx> transit(e.ctx(), e.heap.thread_slot());
+        const FreeLists<Ctx> lists(e.ctx(), &transit);  // the pop announces F in T0's slot
         const PopResult p = lists.pop(cls);
         if (p.status != PopStatus::got) return;
         popped = p.block;

@@ -172,8 +172,8 @@ struct RecoverThen {
         box.block = *m;
         orphan = *o;
         h = *s;
-        // D's allocation, cut short: transit entered, a heal counted, F popped.
-        e.ctx().transit_w(L::TRANSIT_SHARDS - 1).fetch_add(1, P::relaxed);
+        // D's allocation, cut short: F announced in D's transit slot, a heal counted, F popped.
+        Transit<Ctx>::hold_w(e.ctx(), L::TRANSIT_SLOTS - 1).store(0xFFFFFFFFu, P::relaxed);
         e.ctx().seg_w(seg::HEALS_RUNNING).fetch_add(1, P::relaxed);
         ok_setup = e.lists().pop(Env<P, G>::MIN_CLASS).block == *f;
     }

@@ -113,11 +113,12 @@ public:
     void fl_bit(std::uint32_t fl, bool on) const { flip(c().fl_w(), 1u << fl, on); }
     std::uint32_t sl_word(std::uint32_t fl) const { return c().sl_w(fl).load(P::relaxed); }
 
-    // Transit counters (TR1), one word per shard: {epoch : high 32, active : low 32}. Core v2
-    // replaces them; this and the TR1 rows of oracle_test.cpp are all that name them.
-    static constexpr std::uint32_t SHARDS = Ctx::Layout::TRANSIT_SHARDS;
-    void set_transit(std::uint32_t shard, std::uint32_t epoch, std::uint32_t active) const {
-        c().transit_w(shard).store(std::uint64_t{epoch} << 32 | active, P::relaxed);
+    // Transit slots (TR1): the hold word of each line, {count : high 32, held : low 32}; the last
+    // line is the overflow line, {count, holders}. This and the TR1 rows of oracle_test.cpp are
+    // all that name them.
+    static constexpr std::uint32_t SLOTS = Ctx::Layout::TRANSIT_SLOTS + 1;
+    void set_transit(std::uint32_t slot, std::uint32_t count, std::uint32_t held) const {
+        Transit<Ctx>::hold_w(c(), slot).store(std::uint64_t{count} << 32 | held, P::relaxed);
     }
 
     TestHeap<G> heap;

@@ -16,7 +16,7 @@
 //   FL6 every FREE block is listed
 //   BM1 a non-empty list has its sl bit set; BM2 a non-zero sl word has its fl bit set
 //   HL1 no heal is running
-//   TR1 every transit active count is 0 (no operation in progress)
+//   TR1 no transit slot announces a held block, and the overflow line counts no holder
 //   CO1 (strict mode: after heal) no two adjacent FREE blocks
 #pragma once
 #include <algorithm>
@@ -76,9 +76,9 @@ public:
             if (st.state == STATE_FREE && st.listed == 0) add("FL6", st.offset, 0, "FREE block on no list");
         }
         if (c_.seg_w(seg::HEALS_RUNNING).load(P::relaxed) != 0) add("HL1", 0, 0, "heal still running");
-        for (std::uint32_t s = 0; s < C::Layout::TRANSIT_SHARDS; ++s) {
-            const auto active = static_cast<std::uint32_t>(c_.transit_w(s).load(P::relaxed));
-            if (active != 0) add("TR1", s, active, "transit counter raised at quiescence");
+        for (std::uint32_t s = 0; s <= C::Layout::TRANSIT_SLOTS; ++s) {
+            const auto held = static_cast<std::uint32_t>(Transit<C>::hold_w(c_, s).load(P::relaxed));
+            if (held != 0) add("TR1", s, held, "transit slot announces a held block at quiescence");
         }
         return std::move(rep_);
     }

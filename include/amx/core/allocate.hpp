@@ -73,10 +73,23 @@ public:
         }
     }
 
-    // Splits the tail off b (owned) if it is big enough, and publishes b as ALLOCATED.
-    void finish(std::uint32_t b, std::uint32_t need) const {
+    // The largest block on the held chain (0 if none).
+    std::uint32_t largest_held(std::uint32_t held) const {
+        std::uint32_t most = 0;
+        for (std::uint32_t i = 0; i < c_.max_blocks() && held != 0; ++i) {
+            const std::uint32_t size = c_.size_w(held).load(P::relaxed);  // ours: held
+            if (size > most) most = size;
+            held = c_.next_w(held).load(P::relaxed);
+        }
+        return most;
+    }
+
+    // Splits the tail off b (owned) if it is big enough, and publishes b as ALLOCATED with
+    // generation gen.
+    void finish(std::uint32_t b, std::uint32_t need, std::uint32_t gen) const {
         const std::uint32_t size = c_.size_w(b).load(P::relaxed);
         if (size - need >= C::MIN_BLOCK) split(b, size, need);
+        c_.generation_w(b).store(gen, P::relaxed);  // published by @AL.publish
         // @AL.publish release: pairs with @FR.claim and @ST.load acquire (size and header visible
         // to whoever frees or inspects the block).
         c_.state_w(b).store(STATE_ALLOCATED, P::release);

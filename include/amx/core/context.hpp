@@ -35,11 +35,12 @@ struct Context {
     auto check_w(std::uint32_t b) const { return word(b, hdr::CHECK); }
     auto hint_w(std::uint32_t b) const { return word(b, hdr::LIST_HINT); }
     auto heal_token_w(std::uint32_t b) const { return word(b, hdr::HEAL_TOKEN); }
+    auto generation_w(std::uint32_t b) const { return word(b, hdr::GENERATION); }
+    auto allocated_by_w(std::uint32_t b) const { return word(b, hdr::ALLOCATED_BY); }  // = hint_w: live blocks
     auto head_w(std::uint32_t cls) const { return mem.u64(Layout::head(cls)); }
     auto fl_w() const { return mem.u32(Layout::FL_BITMAP); }
     auto sl_w(std::uint32_t fl) const { return mem.u32(Layout::sl_bitmap(fl)); }
     auto seg_w(std::uint32_t field) const { return mem.u32(field); }
-    auto transit_w(std::uint32_t shard) const { return mem.u64(Layout::TRANSIT + 64 * shard); }
 
     std::uint32_t expected_check(std::uint32_t b) const noexcept { return header_check(b, nonce32); }
 
@@ -72,7 +73,7 @@ struct Context {
         check_w(b).store(expected_check(b), P::relaxed);
         hint_w(b).store(0, P::relaxed);
         heal_token_w(b).store(0, P::relaxed);
-        word(b, hdr::ALLOCATED_BY).store(0, P::relaxed);
+        generation_w(b).store(0, P::relaxed);
     }
     // Erases a header that has been absorbed into its left neighbour (the caller owns both).
     void kill_header(std::uint32_t b) const {

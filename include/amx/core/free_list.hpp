@@ -18,6 +18,7 @@
 
 #include "amx/core/bitmaps.hpp"
 #include "amx/core/context.hpp"
+#include "amx/core/transit.hpp"
 
 namespace amx {
 
@@ -37,7 +38,9 @@ public:
     static constexpr int MAX_POP_TRIES = 64;
     static constexpr int MAX_PUSH_TRIES = 1 << 16;
 
-    explicit FreeLists(const C& ctx) : c_(ctx), bits_(ctx) {}
+    // `transit`: the calling operation's transit slot, which announces every block before it is
+    // taken (core/transit.hpp); null only where no other participant runs (format, recover).
+    explicit FreeLists(const C& ctx, Transit<C>* transit = nullptr) : c_(ctx), bits_(ctx), transit_(transit) {}
 
     // Publishes block b (owned by the caller, state already FREE) on list cls. Every write the
     // caller made to b and to b's right neighbour's prev_phys is published by the release CAS.
@@ -74,9 +77,10 @@ public:
         for (int i = 0; i < MAX_PUSH_TRIES; ++i) {
             const Head h = unpack_head(seen);
             if (h.offset == 0) return 0;
+            announce(cls);
             // @FL.detach acq_rel: acquire pairs with @FL.push.cas (we own the chain's contents);
-            // release pairs with @FL.pop.head, so a popper that sees the emptied list also sees
-            // the heal's transit counter raised before it (@TR.enter).
+            // release pairs with @FL.pop.head and @TR.scan's head readings, so whoever sees the
+            // emptied list also sees our transit announcement (Transit::hold) and heal counter.
             if (head.cas_weak(seen, pack_head({0, next_tag<G>(h.tag)}), P::acq_rel, P::relaxed)) {
                 return h.offset;
             }
@@ -112,9 +116,10 @@ private:
                 P::spin_hint();
                 continue;  // the value was garbage because the block moved on: retry
             }
+            announce(cls);
             // @FL.pop.cas acq_rel: acquire, same pairing as @FL.pop.head, for the value the CAS
-            // confirms; release publishes our raised transit counter (@TR.enter): whoever sees the
-            // list without this block then sees us in transit (@TR.total, Heap::decisive_miss).
+            // confirms; release publishes our transit announcement (Transit::hold): whoever sees
+            // the list without this block then sees it announced (@TR.scan, Heap::decisive_miss).
             if (head.cas_weak(seen, pack_head({next, next_tag<G>(h.tag)}), P::acq_rel, P::relaxed)) {
                 return {PopStatus::got, h.offset};
             }
@@ -123,8 +128,14 @@ private:
         return {PopStatus::contended, 0};
     }
 
+    // Before taking blocks of class cls: announce them in our transit slot.
+    void announce(std::uint32_t cls) const {
+        if (transit_ != nullptr) transit_->hold(C::Map::class_max(cls));
+    }
+
     const C& c_;
     Bitmaps<C> bits_;
+    Transit<C>* transit_;
 };
 
 }  // namespace amx

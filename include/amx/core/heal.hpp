@@ -44,8 +44,6 @@ public:
 
     HealReport run() const {
         HealReport rep;
-        Transit<C> transit(c_);
-        transit.enter();  // the detached lists are in transit until re-pushed (PROTOCOL.md §6)
         add_running(1);  // @HL.begin: for verify (HL1) and recover, which read it at quiescence
         const std::uint32_t token = unique_token();
         const std::uint32_t chain = collect(token, rep);

@@ -4,12 +4,14 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 #include "amx/core/allocate.hpp"
 #include "amx/core/coalesce.hpp"
 #include "amx/core/context.hpp"
 #include "amx/core/free_list.hpp"
 #include "amx/core/heal.hpp"
+#include "amx/core/slot_directory.hpp"
 #include "amx/core/transit.hpp"
 #include "amx/errc.hpp"
 
@@ -51,44 +53,77 @@ public:
     // Reads the header words into a plain struct (relaxed loads; for checks and tools).
     static SegmentHeader read_header(const Memory& mem);
 
-    // Returns the header offset of a block holding at least n payload bytes.
+    // Returns the header offset of a block holding at least n payload bytes. Its generation
+    // (generation(h)) names this allocation: a handle that carries it is refused once the block
+    // has been freed and its memory allocated again.
     Result<std::uint32_t> allocate(std::uint64_t n) const;
-    // Frees the live block whose header is at h (ALLOCATED or a user state).
-    Result<void> free(std::uint32_t h) const;
+    // Frees the live block whose header is at h (ALLOCATED or a user state). `gen`: the
+    // generation the caller's handle carries; ANY_GENERATION checks only that h is live.
+    Result<void> free(std::uint32_t h, std::uint32_t gen = ANY_GENERATION) const;
     HealReport heal() const {
-        const Protocols p(ctx_);
+        Transit<Ctx> t(ctx_, thread_slot());
+        const Protocols p(ctx_, t);
         return p.heal.run();
     }
 
     // Block states. Without an order, get_state and transition_state use the handler contract's
     // defaults (@ST.get acquire, @ST.transition acq_rel; the handler forwards to these), with one
-    // the caller's (seed contract). set_state always releases (@ST.store).
-    Result<std::uint32_t> get_state(std::uint32_t h) const;
-    Result<std::uint32_t> get_state(std::uint32_t h, typename P::order o) const;
-    Result<void> set_state(std::uint32_t h, std::uint32_t state) const;
-    Result<std::uint32_t> transition_state(std::uint32_t h, std::uint32_t expected, std::uint32_t next) const;
+    // the caller's (seed contract). set_state always releases (@ST.store). `gen`: the generation
+    // the caller's handle carries (ANY_GENERATION: liveness only); a block freed and allocated
+    // again since is refused with invalid_offset.
+    Result<std::uint32_t> get_state(std::uint32_t h, std::uint32_t gen = ANY_GENERATION) const;
+    Result<std::uint32_t> get_state(std::uint32_t h, typename P::order o, std::uint32_t gen = ANY_GENERATION) const;
+    Result<void> set_state(std::uint32_t h, std::uint32_t state, std::uint32_t gen = ANY_GENERATION) const;
     Result<std::uint32_t> transition_state(std::uint32_t h, std::uint32_t expected, std::uint32_t next,
-                                           typename P::order success) const;
-    // Validates that h names a live block and returns its payload capacity in bytes.
-    Result<std::uint32_t> live_payload(std::uint32_t h) const;
+                                           std::uint32_t gen = ANY_GENERATION) const;
+    Result<std::uint32_t> transition_state(std::uint32_t h, std::uint32_t expected, std::uint32_t next,
+                                           typename P::order success, std::uint32_t gen = ANY_GENERATION) const;
+    // Validates that h names a live block (of generation gen, unless ANY_GENERATION) and returns its
+    // payload capacity in bytes.
+    Result<std::uint32_t> live_payload(std::uint32_t h, std::uint32_t gen = ANY_GENERATION) const;
+    // The generation of the live block at h (the caller owns it or has validated it).
+    std::uint32_t generation(std::uint32_t h) const { return ctx_.generation_w(h).load(P::relaxed); }
+    static constexpr std::uint32_t ANY_GENERATION = 0;
 
     // Chaos hook (issue 8): the participant registry slot + 1 of the process using this heap, or 0
     // (unregistered). allocate() records it in the block header's `allocated_by` word so recover() can
     // attribute live blocks of dead processes. Set once by the handler before the heap is shared.
-    void set_participant(std::uint32_t id) noexcept { participant_ = id; }
+    void set_participant(std::uint32_t id) noexcept {
+        participant_ = id;
+        if (slots_) slots_->set_participant(id);
+    }
+    // The memory's owner (a handler's mapping): kept alive until the last copy of this heap goes,
+    // which then releases the transit slots its threads claimed (core/slot_directory.hpp).
+    void keep_alive(std::shared_ptr<const void> mapping) noexcept {
+        if (slots_) slots_->keep_alive(std::move(mapping));
+    }
+    // How the out-of-memory decision tells a dead participant's transit slot from a live one's
+    // (its registry word in, alive or not out); unset: every registered participant counts as alive.
+    void set_liveness(bool (*alive)(std::uint64_t registry_word)) noexcept { alive_ = alive; }
     std::uint32_t participant() const noexcept { return participant_; }
 
     const Ctx& context() const noexcept { return ctx_; }
+    // This thread's transit slot (core/transit.hpp): the policy names it (the model checker), or
+    // the process-local directory does (claimed on first use).
+    std::uint32_t thread_slot() const {
+        if constexpr (requires { P::thread_slot(); }) {
+            return static_cast<std::uint32_t>(P::thread_slot()) % Layout::TRANSIT_SLOTS;
+        } else {
+            return slots_->slot();
+        }
+    }
     std::uint32_t first_block_offset() const noexcept { return ctx_.first; }
     std::uint32_t capacity() const noexcept { return ctx_.end; }
     std::uint32_t block_size_for(std::uint64_t n) const noexcept {
-        return Protocols(ctx_).alloc.block_size_for(n);
+        const FreeLists<Ctx> lists(ctx_);
+        const Coalescer<Ctx> co(ctx_, lists);
+        return Allocator<Ctx>(ctx_, lists, co).block_size_for(n);
     }
 
 private:
     // The protocol objects: a few references each, built per call so Heap stays a plain value.
     struct Protocols {
-        explicit Protocols(const Ctx& c) : lists(c), co(c, lists), alloc(c, lists, co), heal(c, lists, co) {}
+        Protocols(const Ctx& c, Transit<Ctx>& t) : lists(c, &t), co(c, lists), alloc(c, lists, co), heal(c, lists, co) {}
         Protocols(const Protocols&) = delete;
         FreeLists<Ctx> lists;
         Coalescer<Ctx> co;
@@ -96,14 +131,24 @@ private:
         Healer<Ctx> heal;
     };
 
-    explicit Heap(const Ctx& c) : ctx_(c) {}
+    explicit Heap(const Ctx& c) : ctx_(c) {
+        if constexpr (!requires { P::thread_slot(); }) slots_ = std::make_shared<SlotDirectory<Ctx>>(ctx_);
+    }
+    bool vetoed(std::uint32_t self, std::uint32_t need) const {
+        return Transit<Ctx>::vetoed(ctx_, self, need, [this](std::uint64_t w) { return alive_ == nullptr || alive_(w); });
+    }
     // Every word of field f, one relaxed access each at the field's own width (format publishes
     // its stores with @SEG.ready).
     static void store_field(const Memory& mem, const SegmentHeader& h, const SegmentField& f);
     static void load_field(const Memory& mem, SegmentHeader& h, const SegmentField& f);
-    Result<std::uint32_t> claim_for_free(std::uint32_t h) const;
-    Result<void> transition_allowed(std::uint32_t h, std::uint32_t expected, std::uint32_t next) const;
+    Result<std::uint32_t> claim_for_free(std::uint32_t h, std::uint32_t gen) const;
+    bool generation_matches(std::uint32_t h, std::uint32_t gen) const {
+        return gen == ANY_GENERATION || generation(h) == gen;
+    }
+    Result<void> transition_allowed(std::uint32_t h, std::uint32_t expected, std::uint32_t next, std::uint32_t gen) const;
     bool decisive_miss(const Protocols& p, Transit<Ctx>& t, std::uint32_t need, FitResult& out) const;
+    bool heads_empty_from(std::uint32_t cls, std::uint64_t* heads) const;
+    bool heads_unchanged_from(std::uint32_t cls, const std::uint64_t* heads) const;
     // Backoff between attempts: exponential spinning, then, for the later attempts, giving the CPU
     // away if the policy can (P::yield_thread, optional): a participant preempted while holding
     // the block we need can only finish if it runs. Bounded: MAX_ALLOC_ATTEMPTS in all.
@@ -131,6 +176,8 @@ private:
 
     Ctx ctx_;
     std::uint32_t participant_ = 0;
+    bool (*alive_)(std::uint64_t) = nullptr;
+    std::shared_ptr<SlotDirectory<Ctx>> slots_;  // shared by copies; releases our slots at the end
 };
 
 // ---- format / attach -------------------------------------------------------------------------
@@ -225,38 +272,69 @@ Result<Heap<P, G>> Heap<P, G>::attach(const Memory& mem) {
 
 // ---- allocate / free -------------------------------------------------------------------------
 
-// The out-of-memory decision (U15). One exhaustive attempt (every class head from the search class
-// up, no bitmaps, then the request's own class), between two transit snapshots. It is a real miss
-// only if no other operation was active at either snapshot and no operation completed in between
-// (the epochs did not move). Then no other operation changed any list while we scanned:
-//   - one active at the first snapshot, or still active at the second, is counted;
-//   - one that started and finished in between moved its epoch;
-//   - one whose effect our scan saw (a pop or push, read through an acquire head load that
-//     synchronises with its release CAS) entered before that effect, so the second snapshot, read
-//     after the scan, sees its enter (and so counts it active, or its epoch moved).
-// So every list we scanned was, at the second snapshot, as we saw it, minus the blocks we hold: no
-// free block fits.
+// The out-of-memory decision (U15; docs/PROTOCOL.md §6). One exhaustive attempt (every class head
+// from the search class up, no bitmaps, then the request's own class, whose blocks we hold while we
+// decide), then, in this order: H, the heads of every class that could hold a fitting block (from
+// the request's insert class up), all empty; the transit slots, none of another live thread
+// announcing a block of `need` bytes or more (@TR.scan); H2, the same heads again, unchanged (tags
+// included, so no push, pop or detach touched them). Then at the moment we read the slots no list
+// held a fitting block, and no thread held one:
+//   - a block popped (or detached) before our H reading was announced before its CAS; our acquire
+//     reading of that head saw the CAS or a later one, so the slot reading after it sees the
+//     announcement, or the cleared word of a thread that published it since (@TR.leave release),
+//     and then H2 sees that push; an allocation that took it took it before our decision;
+//   - a block pushed between H and H2 changed a head's tag.
+// A thread that holds nothing writes nothing and vetoes nobody. We announce only the blocks we
+// really hold (settle), which are all smaller than `need`: two deciders never veto each other.
 template <AtomicPolicy P, Geometry G>
 bool Heap<P, G>::decisive_miss(const Protocols& p, Transit<Ctx>& t, std::uint32_t need, FitResult& out) const {
-    const TransitSnapshot before = t.snapshot();
     std::uint32_t held = 0;
     out = p.alloc.try_fit(need, held, /*exhaustive=*/true);
-    const TransitSnapshot after = t.snapshot();
+    bool miss = false;
+    if (out.status == FitStatus::none) {
+        t.settle(p.alloc.largest_held(held));
+        const std::uint32_t from = Map::mapping_insert(need);
+        std::uint64_t heads[Map::CLASS_COUNT];
+        miss = heads_empty_from(from, heads) && !vetoed(t.slot(), need) && heads_unchanged_from(from, heads);
+    }
     p.alloc.release_held(held);
-    return out.status == FitStatus::none && before.active == t.own() && before == after;
+    t.leave();
+    return miss;
+}
+
+// H: every head from class `from` up is empty (acquire: pairs with the pops and detaches that
+// emptied them, @FL.pop.cas / @FL.detach, so their transit announcements are visible to @TR.scan).
+template <AtomicPolicy P, Geometry G>
+bool Heap<P, G>::heads_empty_from(std::uint32_t from, std::uint64_t* heads) const {
+    for (std::uint32_t c = from; c < Map::CLASS_COUNT; ++c) {
+        heads[c] = ctx_.head_w(c).load(P::acquire);  // @OM.heads acquire: as above
+        if (unpack_head(heads[c]).offset != 0) return false;
+    }
+    return true;
+}
+
+// H2: no head from class `from` up changed since H (same tag: no CAS at all in between).
+template <AtomicPolicy P, Geometry G>
+bool Heap<P, G>::heads_unchanged_from(std::uint32_t from, const std::uint64_t* heads) const {
+    for (std::uint32_t c = from; c < Map::CLASS_COUNT; ++c) {
+        // @OM.recheck relaxed: a push whose holder's cleared word @TR.scan read (acquire, pairing
+        // with @TR.leave) happens-before this load, which therefore reads it or a later value
+        // (coherence); a push that did not happen-before it is one we may linearize after.
+        if (ctx_.head_w(c).load(P::relaxed) != heads[c]) return false;
+    }
+    return true;
 }
 
 template <AtomicPolicy P, Geometry G>
 Result<std::uint32_t> Heap<P, G>::allocate(std::uint64_t n) const {
-    const Protocols p(ctx_);
+    Transit<Ctx> t(ctx_, thread_slot());
+    const Protocols p(ctx_, t);
     const std::uint32_t need = p.alloc.block_size_for(n);
     if (need == 0) return fail(Errc::invalid_size, n, ctx_.end - ctx_.first - BLOCK_HEADER_SIZE);
-    Transit<Ctx> transit(ctx_);
-    transit.enter();
     auto take = [&](std::uint32_t b) {
         record_allocated_by(b);
-        p.alloc.finish(b, need);
-        return b;
+        p.alloc.finish(b, need, t.generation());
+        return b;  // t's destructor clears our announcement (@TR.leave) after @AL.publish
     };
     bool healed = false;
     for (int attempt = 0; attempt < MAX_ALLOC_ATTEMPTS; ++attempt) {
@@ -264,18 +342,20 @@ Result<std::uint32_t> Heap<P, G>::allocate(std::uint64_t n) const {
         const FitResult r = p.alloc.try_fit(need, held);
         p.alloc.release_held(held);
         if (r.status == FitStatus::got) return take(r.block);
+        t.leave();  // we hold nothing now: veto nobody while we back off
         if (r.status == FitStatus::corrupt) return fail(Errc::corrupted, r.block);
         // Heal after a clean miss (fragments may add up to a fit, U14), or once retries have
         // gone on for half the budget; not after every interfered attempt: a heal empties every
         // list for a moment, which is what the other participants are retrying against.
         if (!healed && (r.status == FitStatus::none || attempt >= MAX_ALLOC_ATTEMPTS / 2)) {
             p.heal.run();
+            t.leave();
             healed = true;
             continue;
         }
         if (healed && r.status == FitStatus::none) {
             FitResult last{};
-            if (decisive_miss(p, transit, need, last)) return fail(Errc::out_of_memory, need);
+            if (decisive_miss(p, t, need, last)) return fail(Errc::out_of_memory, need);
             if (last.status == FitStatus::got) return take(last.block);
             if (last.status == FitStatus::corrupt) return fail(Errc::corrupted, last.block);
         }
@@ -284,17 +364,21 @@ Result<std::uint32_t> Heap<P, G>::allocate(std::uint64_t n) const {
     return fail(Errc::contention, need);
 }
 
-// Validates h and moves it from a live state to ACKED; returns the state it had.
+// Validates h (and its generation) and moves it from a live state to ACKED; returns the state it
+// had. The generation is checked before the claim (a stale handle does not touch the block) and
+// again after it (the block may have been freed and reallocated in between; then we undo).
 template <AtomicPolicy P, Geometry G>
-Result<std::uint32_t> Heap<P, G>::claim_for_free(std::uint32_t h) const {
+Result<std::uint32_t> Heap<P, G>::claim_for_free(std::uint32_t h, std::uint32_t gen) const {
     if (!ctx_.genuine_header(h)) return fail(Errc::invalid_offset, h);
+    if (!generation_matches(h, gen)) return fail(Errc::invalid_offset, h, generation(h));
     std::uint32_t s = ctx_.state_w(h).load(P::relaxed);
     for (int i = 0; i < MAX_CLAIM_TRIES; ++i) {
         if (!is_live_state(s)) return fail(Errc::invalid_offset, h, s);
         // @FR.claim acquire: pairs with @AL.publish and @ST.store release (the block's header as
         // its allocator left it). Failure relaxed: we only re-examine the state.
         if (ctx_.state_w(h).cas_strong(s, STATE_ACKED, P::acquire, P::relaxed)) {
-            if (ctx_.has_check_word(h) && ctx_.plausible_size(h, ctx_.size_w(h).load(P::relaxed))) {
+            if (ctx_.has_check_word(h) && ctx_.plausible_size(h, ctx_.size_w(h).load(P::relaxed)) &&
+                generation_matches(h, gen)) {
                 return s;
             }
             // A stale handle whose memory was reused: undo and refuse.
@@ -308,12 +392,11 @@ Result<std::uint32_t> Heap<P, G>::claim_for_free(std::uint32_t h) const {
 }
 
 template <AtomicPolicy P, Geometry G>
-Result<void> Heap<P, G>::free(std::uint32_t h) const {
-    auto claimed = claim_for_free(h);
+Result<void> Heap<P, G>::free(std::uint32_t h, std::uint32_t gen) const {
+    auto claimed = claim_for_free(h, gen);
     if (!claimed) return tl::unexpected(claimed.error());
-    const Protocols p(ctx_);
-    Transit<Ctx> transit(ctx_);
-    transit.enter();  // coalescing pops neighbours: they are in transit until the survivor is pushed
+    Transit<Ctx> t(ctx_, thread_slot());  // coalescing announces the neighbours it pops
+    const Protocols p(ctx_, t);
     const std::uint32_t survivor = p.co.coalesce(h);
     if (!p.co.publish_free(survivor)) return fail(Errc::contention, survivor);
     return {};
@@ -322,34 +405,42 @@ Result<void> Heap<P, G>::free(std::uint32_t h) const {
 // ---- block states ----------------------------------------------------------------------------
 
 template <AtomicPolicy P, Geometry G>
-Result<std::uint32_t> Heap<P, G>::live_payload(std::uint32_t h) const {
+Result<std::uint32_t> Heap<P, G>::live_payload(std::uint32_t h, std::uint32_t gen) const {
     if (!ctx_.genuine_header(h)) return fail(Errc::invalid_offset, h);
     // @ST.load acquire: pairs with @AL.publish / @ST.store release.
     const std::uint32_t s = ctx_.state_w(h).load(P::acquire);
     if (!is_live_state(s)) return fail(Errc::invalid_offset, h, s);
+    if (!generation_matches(h, gen)) return fail(Errc::invalid_offset, h, generation(h));
     const std::uint32_t size = ctx_.size_w(h).load(P::relaxed);
     if (!ctx_.plausible_size(h, size)) return fail(Errc::invalid_offset, h, size);
     return size - BLOCK_HEADER_SIZE;
 }
 
 template <AtomicPolicy P, Geometry G>
-Result<std::uint32_t> Heap<P, G>::get_state(std::uint32_t h) const {
+Result<std::uint32_t> Heap<P, G>::get_state(std::uint32_t h, std::uint32_t gen) const {
     if (!ctx_.genuine_header(h)) return fail(Errc::invalid_offset, h);
+    if (!generation_matches(h, gen)) return fail(Errc::invalid_offset, h, generation(h));
     // @ST.get acquire: the default; pairs with @ST.store and @ST.transition release (payload
     // written before the state change is visible; model scenario state_handoff).
-    return ctx_.state_w(h).load(P::acquire);
+    const std::uint32_t state = ctx_.state_w(h).load(P::acquire);
+    if (!generation_matches(h, gen)) return fail(Errc::invalid_offset, h, generation(h));  // reallocated meanwhile
+    return state;
 }
 
 template <AtomicPolicy P, Geometry G>
-Result<std::uint32_t> Heap<P, G>::get_state(std::uint32_t h, typename P::order o) const {
+Result<std::uint32_t> Heap<P, G>::get_state(std::uint32_t h, typename P::order o, std::uint32_t gen) const {
     if (!ctx_.genuine_header(h)) return fail(Errc::invalid_offset, h);
-    return ctx_.state_w(h).load(o);  // the caller's ordering (seed contract)
+    if (!generation_matches(h, gen)) return fail(Errc::invalid_offset, h, generation(h));
+    const std::uint32_t s = ctx_.state_w(h).load(o);  // the caller's ordering (seed contract)
+    // Reallocated meanwhile (a freed block keeps its generation until it is allocated again).
+    if (!generation_matches(h, gen)) return fail(Errc::invalid_offset, h, generation(h));
+    return s;
 }
 
 template <AtomicPolicy P, Geometry G>
-Result<void> Heap<P, G>::set_state(std::uint32_t h, std::uint32_t state) const {
+Result<void> Heap<P, G>::set_state(std::uint32_t h, std::uint32_t state, std::uint32_t gen) const {
     if (!is_user_state(state)) return fail(Errc::reserved_status, state, USER_STATE_MIN);
-    auto live = live_payload(h);
+    auto live = live_payload(h, gen);
     if (!live) return tl::unexpected(live.error());
     std::uint32_t s = ctx_.state_w(h).load(P::relaxed);
     for (int i = 0; i < MAX_CLAIM_TRIES; ++i) {
@@ -364,16 +455,19 @@ Result<void> Heap<P, G>::set_state(std::uint32_t h, std::uint32_t state) const {
 }
 
 template <AtomicPolicy P, Geometry G>
-Result<void> Heap<P, G>::transition_allowed(std::uint32_t h, std::uint32_t expected, std::uint32_t next) const {
+Result<void> Heap<P, G>::transition_allowed(std::uint32_t h, std::uint32_t expected, std::uint32_t next,
+                                            std::uint32_t gen) const {
     if (!is_user_state(next)) return fail(Errc::reserved_status, next, USER_STATE_MIN);
     if (!is_live_state(expected)) return fail(Errc::reserved_status, expected, USER_STATE_MIN);
     if (!ctx_.genuine_header(h)) return fail(Errc::invalid_offset, h);
+    if (!generation_matches(h, gen)) return fail(Errc::invalid_offset, h, generation(h));
     return {};
 }
 
 template <AtomicPolicy P, Geometry G>
-Result<std::uint32_t> Heap<P, G>::transition_state(std::uint32_t h, std::uint32_t expected, std::uint32_t next) const {
-    if (auto ok = transition_allowed(h, expected, next); !ok) return tl::unexpected(ok.error());
+Result<std::uint32_t> Heap<P, G>::transition_state(std::uint32_t h, std::uint32_t expected, std::uint32_t next,
+                                                   std::uint32_t gen) const {
+    if (auto ok = transition_allowed(h, expected, next, gen); !ok) return tl::unexpected(ok.error());
     std::uint32_t seen = expected;
     // @ST.transition acq_rel: the default. Release: pairs with @ST.get / @ST.load / @FR.claim and
     // this CAS of the next owner (the payload written before the hand-off); acquire: pairs with
@@ -385,8 +479,9 @@ Result<std::uint32_t> Heap<P, G>::transition_state(std::uint32_t h, std::uint32_
 
 template <AtomicPolicy P, Geometry G>
 Result<std::uint32_t> Heap<P, G>::transition_state(std::uint32_t h, std::uint32_t expected,
-                                                   std::uint32_t next, typename P::order success) const {
-    if (auto ok = transition_allowed(h, expected, next); !ok) return tl::unexpected(ok.error());
+                                                   std::uint32_t next, typename P::order success,
+                                                   std::uint32_t gen) const {
+    if (auto ok = transition_allowed(h, expected, next, gen); !ok) return tl::unexpected(ok.error());
     std::uint32_t seen = expected;
     // The caller's success ordering; failure relaxed (seed contract).
     if (ctx_.state_w(h).cas_strong(seen, next, success, P::relaxed)) return expected;

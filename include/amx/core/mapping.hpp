@@ -46,6 +46,13 @@ struct SizeClasses {
         return mapping_insert(s);
     }
 
+    // Largest size filed under class c (the overflow class: every size), as a 32-bit bound.
+    static constexpr std::uint32_t class_max(std::uint32_t c) noexcept {
+        if (c >= OVERFLOW_CLASS) return 0xFFFFFFFFu;
+        const std::uint64_t next = class_min(c + 1);
+        return next > 0xFFFFFFFFull ? 0xFFFFFFFFu : static_cast<std::uint32_t>(next - 1);
+    }
+
     // Smallest size filed under class c (for the checker and the fuzzers).
     static constexpr std::uint64_t class_min(std::uint32_t c) noexcept {
         const std::uint32_t fl = c / SL_COUNT, sl = c % SL_COUNT;

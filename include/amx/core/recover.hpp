@@ -44,6 +44,7 @@
 
 #include "amx/core/chain.hpp"
 #include "amx/core/context.hpp"
+#include "amx/core/transit.hpp"
 #include "amx/errc.hpp"
 
 namespace amx {
@@ -139,7 +140,8 @@ struct RecoverReport {
     std::uint32_t listed = 0;            // free blocks on the rebuilt lists
     std::uint32_t prev_fixed = 0;        // prev_phys words corrected
     std::uint32_t heals_reset = 0;       // heals_running found raised
-    std::uint32_t transit_reset = 0;     // transit counts found raised (participants in flight)
+    std::uint32_t transit_reset = 0;     // transit announcements found (participants in flight)
+    std::uint32_t slots_released = 0;    // transit slots of participants that are gone
     std::uint32_t live_participants = 0, dead_participants = 0;
     std::uint64_t free_bytes = 0, live_bytes = 0, orphan_bytes = 0, leaked_bytes = 0;
     std::vector<RecoveredBlock> orphans;  // live blocks of dead participants (freed if reclaimed)
@@ -296,21 +298,29 @@ private:
         }
     }
 
-    // Transit counters (core/transit.hpp): a dead participant's count stays raised; with every
-    // other participant stopped, every count is stale. Reset last: these stores are recover's one
-    // publication (@RC.transit).
+    // Transit slots (core/transit.hpp): with every other participant stopped or dead, nothing is
+    // in transit: every announcement is stale (a dead thread's, or garbage). Clear them (keeping
+    // each slot's allocation count, which generations continue from) and release the slots whose
+    // participant is gone: dead, cleared from the registry, or no participant id at all.
     void reset_transit() {
-        for (std::uint32_t s = 0; s < L::TRANSIT_SHARDS; ++s) {
-            auto w = c_.transit_w(s);
-            const std::uint64_t v = w.load(P::relaxed);
-            rep_.transit_reset += static_cast<std::uint32_t>(v);
-            // Keep the epoch (it only grows), clear the active count.
-            // @RC.transit release: recover's publication, the last thing it writes. Pairs with the
-            // acquire half of @TR.leave (the RMW of every transit enter: an operation after recover
-            // reads this value or a later one of its release sequence, so it sees every list, bit,
-            // header and slot recover rewrote, recover_then_resume) and with @TR.total (an
-            // out-of-memory decision that sees the count reset also sees the rebuilt lists).
-            w.store(v & ~std::uint64_t{0xFFFFFFFF}, P::release);
+        using T = Transit<C>;
+        for (std::uint32_t i = 0; i <= L::TRANSIT_SLOTS; ++i) {
+            auto hold = T::hold_w(c_, i);
+            const std::uint64_t v = hold.load(P::relaxed);
+            if (static_cast<std::uint32_t>(v) == 0) continue;
+            ++rep_.transit_reset;
+            // @RC.transit relaxed: a decider synchronises with recover through the rebuilt heads
+            // (@RC.head); a cleared announcement publishes nothing else, and a newcomer in a
+            // released slot reads it after @TR.claim, which pairs with @RC.slot below.
+            hold.store(v & ~std::uint64_t{0xFFFFFFFF}, P::relaxed);
+        }
+        for (std::uint32_t i = 0; i < L::TRANSIT_SLOTS; ++i) {
+            const std::uint64_t owner = T::owner_w(c_, i).load(P::relaxed);
+            const std::uint32_t p = T::owner_participant(owner);
+            if (owner == 0 || p == 0 || (p <= L::REGISTRY_SLOTS && live_[p - 1])) continue;
+            // @RC.slot release: pairs with @TR.claim (a newcomer in the slot sees the reset word).
+            T::owner_w(c_, i).store(0, P::release);
+            ++rep_.slots_released;
         }
     }
 
@@ -338,16 +348,19 @@ private:
         std::uint32_t fl = 0;
         for (std::uint32_t cls = 0; cls < Map::CLASS_COUNT; ++cls) {
             const Head old = unpack_head(c_.head_w(cls).load(P::relaxed));
-            // @RC.head relaxed: published by @RC.transit (whoever pops after recover entered
-            // transit first).
-            c_.head_w(cls).store(pack_head({heads[cls], next_tag<G>(old.tag)}), P::relaxed);
+            // @RC.head release: pairs with @FL.pop.head and @OM.heads acquire (whoever pops or
+            // decides after recover sees the rebuilt chain and every header recover rewrote:
+            // recover_then_resume, recover_then_attach). Operations announce nothing when they
+            // start (core/transit.hpp), so the heads are recover's publication.
+            c_.head_w(cls).store(pack_head({heads[cls], next_tag<G>(old.tag)}), P::release);
             if (heads[cls] != 0) {
                 sl[cls / Map::SL_COUNT] |= 1u << (cls % Map::SL_COUNT);
                 fl |= 1u << (cls / Map::SL_COUNT);
             }
         }
-        // @RC.bits.sl, @RC.bits.fl relaxed: published by @RC.transit, as the heads (a clearer,
-        // Bitmaps::mark_maybe_empty, runs inside a search, after its transit enter).
+        // @RC.bits.sl, @RC.bits.fl relaxed: bits only guide a search, which then pops through a
+        // head (acquire, pairing with @RC.head); a clearer's re-check reads the head too, and every
+        // later change of a bitmap word is an RMW, which reads the latest value.
         for (std::uint32_t f = 0; f < G::FL_COUNT; ++f) c_.sl_w(f).store(sl[f], P::relaxed);
         c_.fl_w().store(fl, P::relaxed);
     }

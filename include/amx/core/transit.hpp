@@ -2,21 +2,29 @@
 //
 // A popped block is invisible to everyone else until its popper publishes it again (allocated,
 // pushed back, or merged and pushed). An allocator that searched, found nothing, and said
-// out_of_memory would be wrong whenever another participant held the only fitting block for a
-// moment: one big free block is popped by every allocation that splits it (U15).
+// out_of_memory would be wrong whenever another participant held a fitting block for a moment
+// (U15). So every thread announces what it holds, in a slot of its own (docs/PROTOCOL.md §6):
 //
-// Every operation that may pop or push (allocate, free, heal) enters transit before its first pop
-// and leaves after its last publication. A transit word is 64 bits: {epoch : high 32, active : low
-// 32}. Enter adds 1 to active; leave subtracts 1 from active and adds 1 to epoch, in one RMW.
-// Words are sharded over TRANSIT_SHARDS cache lines, chosen by thread.
+//   slot i (i < TRANSIT_SLOTS): one 64-byte line; owner word (u64) at +0, hold word (u64) at +8.
+//     owner: 0 = free, else {participant (registry slot + 1) : high 32, claimer token : low 32}.
+//     hold:  {count : high 32, held : low 32}. `held` is an upper bound of the size of every block
+//            the thread holds (popped or detached, not yet published), 0 when it holds nothing;
+//            `count` counts the allocations made through the slot (it makes block generations).
+//   the overflow line (index TRANSIT_SLOTS), for threads that found no free slot:
+//     hold: {count : high 32, holders : low 32}, changed by fetch_add.
 //
-// The out-of-memory decision (Heap::decisive_miss) reads a snapshot, scans, and reads again: if no
-// other operation was active at either reading and no epoch moved, no other operation touched a
-// list in between, so what the scan saw was the whole truth.
+// A slot has one writer (the thread that claimed it), so announcing is a plain store, not an RMW:
+//   hold(bound)  before a pop or detach from a list whose blocks are at most `bound` bytes: a
+//                store, published by the release half of that pop's or detach's CAS
+//                (@FL.pop.cas, @FL.detach): whoever sees the list without the block also sees
+//                the announcement.
+//   leave()      after the last publication: `held` back to 0 (and the new count), @TR.leave
+//                release: whoever reads the cleared word sees what we published.
+// A caller that holds nothing writes nothing, so it can veto nobody (issue 15: the failure cliff).
 //
-// TR1: at quiescence every active count is 0 (verify). A participant that dies inside an operation
-// leaves its count raised; allocation then reports contention instead of out_of_memory until
-// recover() resets the counters.
+// The out-of-memory decision (Heap::decisive_miss) reads every slot (@TR.scan, acquire) between
+// two readings of the heads; vetoed() says whether another live thread announces a block of at
+// least `need` bytes. TR1: at quiescence every `held` and the overflow holders are 0 (verify).
 #pragma once
 #include <cstdint>
 
@@ -24,69 +32,133 @@
 
 namespace amx {
 
-struct TransitSnapshot {
-    std::uint64_t active = 0;  // operations in transit, summed over shards
-    std::uint64_t epochs = 0;  // operations completed, summed over shards (each shard monotone)
-    friend bool operator==(const TransitSnapshot&, const TransitSnapshot&) = default;
-};
+inline constexpr std::uint32_t GENERATION_COUNT_BITS = 24;
+inline constexpr std::uint32_t GENERATION_COUNT_MASK = (1u << GENERATION_COUNT_BITS) - 1;
+
+// A live block's generation: {slot index + 1 : 8, allocation count of that slot mod 2^24 : 24}.
+// Never 0 (0 names "unchecked" in a Block built from an offset alone).
+constexpr std::uint32_t make_generation(std::uint32_t slot, std::uint32_t count) noexcept {
+    return ((slot + 1) << GENERATION_COUNT_BITS) | (count & GENERATION_COUNT_MASK);
+}
 
 template <class C>
 class Transit {
     using P = typename C::Policy;
     using L = typename C::Layout;
-    static constexpr std::uint64_t ONE_EPOCH = std::uint64_t{1} << 32;
 
 public:
-    explicit Transit(const C& ctx) : c_(ctx), shard_(pick_shard()) {}
+    static constexpr std::uint32_t OVERFLOW_SLOT = L::TRANSIT_SLOTS;
+    static_assert(L::TRANSIT_SLOTS + 1 < 256, "the slot index + 1 is the generation's top byte");
+
+    Transit(const C& ctx, std::uint32_t slot) : c_(ctx), slot_(slot) {}
     Transit(const Transit&) = delete;
     ~Transit() { leave(); }
 
-    // @TR.enter: published by the release half of our first pop (@FL.pop.cas) or push.
-    void enter() {
-        if (entered_) return;
-        entered_ = true;
-        bump(1);
-    }
-    // @TR.leave release: everything we published happens-before a reader that sees the epoch move.
-    void leave() {
-        if (!entered_) return;
-        entered_ = false;
-        bump(ONE_EPOCH - 1);
-    }
-    std::uint64_t own() const noexcept { return entered_ ? 1 : 0; }
-
-    TransitSnapshot snapshot() const {
-        TransitSnapshot s;
-        for (std::uint32_t i = 0; i < L::TRANSIT_SHARDS; ++i) {
-            // @TR.total acquire: pairs with @TR.leave (and recover's reset, @RC.transit).
-            const std::uint64_t w = c_.transit_w(i).load(P::acquire);
-            s.active += static_cast<std::uint32_t>(w);
-            s.epochs += w >> 32;
+    // Announces that we are about to take blocks of at most `bound` bytes. The release half of the
+    // CAS that takes them (@FL.pop.cas, @FL.detach) publishes it to whoever sees them taken.
+    // Release of its own, too: a decider that reads this store rather than our earlier cleared
+    // word (@TR.leave) must still see what our previous operation published before it cleared (in
+    // C++20 a later relaxed store of ours would not carry that).
+    void hold(std::uint32_t bound) {
+        if (bound <= held_) return;
+        if (slot_ == OVERFLOW_SLOT) {
+            // @TR.hold.overflow release: pairs with @TR.scan.overflow (one more holder).
+            if (held_ == 0) overflow_w().fetch_add(1, P::release);
+        } else {
+            // @TR.hold release: pairs with @TR.scan, as above.
+            hold_w(slot_).store(pack(count(), bound), P::release);
         }
-        return s;
+        held_ = bound;
     }
+    // Lowers the announced bound to `bound` (at least every held block's size): the decisive
+    // attempt, after draining a class whose blocks do not fit, announces what it really holds, so
+    // two deciders never veto each other (PROTOCOL.md §6).
+    void settle(std::uint32_t bound) {
+        if (slot_ == OVERFLOW_SLOT || held_ == 0 || bound >= held_) return;
+        held_ = bound == 0 ? 1 : bound;
+        hold_w(slot_).store(pack(count(), held_), P::release);  // @TR.settle release: as @TR.hold
+    }
+    // The generation of the block this operation allocates (called once, before @AL.publish).
+    std::uint32_t generation() {
+        allocated_ = true;
+        if (slot_ == OVERFLOW_SLOT) {
+            return make_generation(slot_, static_cast<std::uint32_t>(overflow_w().fetch_add(ONE_COUNT, P::relaxed) >> 32) + 1);
+        }
+        return make_generation(slot_, count() + 1);
+    }
+    // Clears our announcement after our last publication.
+    void leave() {
+        if (held_ == 0 && !allocated_) return;
+        if (slot_ == OVERFLOW_SLOT) {
+            // @TR.leave.overflow release: pairs with @TR.scan.overflow (one holder less).
+            if (held_ != 0) overflow_w().fetch_add(~std::uint64_t{0}, P::release);
+        } else {
+            // @TR.leave release: pairs with @TR.scan acquire (a decider that reads the cleared
+            // word sees every block we published: the push, or the allocation).
+            hold_w(slot_).store(pack(count() + (allocated_ ? 1 : 0), 0), P::release);
+            count_loaded_ = false;
+        }
+        held_ = 0;
+        allocated_ = false;
+    }
+    std::uint32_t held() const noexcept { return held_; }
+    std::uint32_t slot() const noexcept { return slot_; }
+
+    // Whether a thread other than `self` announces a block of at least `need` bytes, or a thread
+    // without a slot holds anything. A slot whose participant is gone (its registry word cleared,
+    // or `alive` says dead) is ignored: what it held is lost until recover(), not in transit.
+    template <class Alive>
+    static bool vetoed(const C& c, std::uint32_t self, std::uint32_t need, const Alive& alive) {
+        for (std::uint32_t i = 0; i < L::TRANSIT_SLOTS; ++i) {
+            if (i == self) continue;
+            // @TR.scan acquire: pairs with @TR.leave (a cleared word: its publications are visible).
+            const auto held = static_cast<std::uint32_t>(hold_w(c, i).load(P::acquire));
+            if (held < need) continue;
+            if (owner_alive(c, i, alive)) return true;
+        }
+        // @TR.scan.overflow acquire: pairs with @TR.leave.overflow, as @TR.scan.
+        return self != OVERFLOW_SLOT && static_cast<std::uint32_t>(overflow_w(c).load(P::acquire)) != 0;
+    }
+
+    static auto owner_w(const C& c, std::uint32_t i) { return c.mem.u64(L::TRANSIT + 64 * i); }
+    static auto hold_w(const C& c, std::uint32_t i) { return c.mem.u64(L::TRANSIT + 64 * i + 8); }
+    static auto overflow_w(const C& c) { return hold_w(c, OVERFLOW_SLOT); }
+    static std::uint32_t owner_participant(std::uint64_t owner) noexcept { return static_cast<std::uint32_t>(owner >> 32); }
 
 private:
-    // The one RMW of @TR.enter and @TR.leave acq_rel: its release half pairs with @TR.total (a
-    // reader that sees our epoch move sees everything we published). Its acquire half pairs with
-    // recover's reset (@RC.transit): an operation that starts after a recover sees its rewrite.
-    void bump(std::uint64_t delta) { c_.transit_w(shard_).fetch_add(delta, P::acq_rel); }
-    // By thread. A policy may name the thread itself (P::thread_slot, optional): the model checker
-    // runs every simulated thread on one OS thread, where a thread_local would put them all on one
-    // shard, and the shared word would synchronise them in ways two real threads on two shards
-    // are not (masking a missing acquire or release elsewhere).
-    static std::uint32_t pick_shard() {
-        if constexpr (requires { P::thread_slot(); }) {
-            return static_cast<std::uint32_t>(P::thread_slot()) % L::TRANSIT_SHARDS;
+    static constexpr std::uint64_t ONE_COUNT = std::uint64_t{1} << 32;
+    static std::uint64_t pack(std::uint32_t count, std::uint32_t held) noexcept {
+        return (std::uint64_t{count} << 32) | held;
+    }
+    auto hold_w(std::uint32_t i) const { return hold_w(c_, i); }
+    auto overflow_w() const { return overflow_w(c_); }
+    // Our slot's allocation count: only we write the word, so a relaxed load reads our last store.
+    std::uint32_t count() {
+        if (!count_loaded_) {
+            count_ = static_cast<std::uint32_t>(hold_w(slot_).load(P::relaxed) >> 32);
+            count_loaded_ = true;
         }
-        static thread_local const char anchor = 0;
-        const auto a = reinterpret_cast<std::uintptr_t>(&anchor);
-        return static_cast<std::uint32_t>((a >> 6) ^ (a >> 12)) % L::TRANSIT_SHARDS;
+        return count_;
+    }
+    template <class Alive>
+    static bool owner_alive(const C& c, std::uint32_t i, const Alive& alive) {
+        // A policy that names each thread's slot (the model checker) claims none: all are in use.
+        if constexpr (requires { P::thread_slot(); }) return true;
+        const std::uint64_t owner = owner_w(c, i).load(P::relaxed);
+        if (owner == 0) return false;  // a free slot holds nothing: garbage in its hold word
+        const std::uint32_t p = owner_participant(owner);
+        if (p == 0) return true;  // an unregistered user of the core: trusted
+        if (p > L::REGISTRY_SLOTS) return false;  // garbage
+        const std::uint64_t reg = c.mem.u64(L::REGISTRY + 8 * (p - 1)).load(P::relaxed);
+        return reg != 0 && alive(reg);
     }
 
     const C& c_;
-    std::uint32_t shard_;
-    bool entered_ = false;
+    std::uint32_t slot_;
+    std::uint32_t held_ = 0;
+    std::uint32_t count_ = 0;
+    bool count_loaded_ = false;
+    bool allocated_ = false;
 };
 
 }  // namespace amx

@@ -11,8 +11,8 @@
 //      pushed meanwhile, take their blocks too (@FL.detach again), link their tail to our chain and
 //      try again. Then set the bitmap bits, as push does: a searcher may have cleared them while the
 //      list looked empty (BM1).
-// While the chain is detached its blocks are in transit, as a popped block is: free entered transit
-// before coalescing (@TR.enter) and @FL.detach's release half publishes that.
+// While the chain is detached its blocks are in transit, as a popped block is: the detach announces
+// the list's class in free's transit slot (Transit::hold) and @FL.detach's release half publishes it.
 //
 // Invariants kept: FL1..FL5 (only owned blocks are relinked; the spliced chain is the detached one
 // minus N, plus blocks pushed meanwhile), TG1 (every head CAS increments the tag), H2 (N is absorbed

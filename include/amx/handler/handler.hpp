@@ -47,6 +47,8 @@ class SharedHandler;
 inline bool participant_alive(std::uint32_t pid, std::uint32_t start32) {
     return process_alive(pid, start32, start32 == 0 ? 0 : 0xFFFFFFFFu);
 }
+// The same for a registry word (the out-of-memory decision's view of a transit slot's owner).
+inline bool registry_word_alive(std::uint64_t w) { return participant_alive(participant_pid(w), participant_start(w)); }
 
 // This process's registry slot while a MatrixHandler lives. Claimed at attach; released at
 // destruction, and only by the process that claimed it (a forked child keeps its parent's slot).
@@ -62,6 +64,9 @@ public:
         const auto pid = static_cast<std::uint32_t>(::getpid());
         ident_ = pack_participant(pid, process_start_time(static_cast<pid_t>(pid)));
         slot_ = Registry<Ctx>(ctx_).enroll(ident_, participant_alive);
+        // Transit slots still naming this registry slot belong to a participant that is gone
+        // (dead, or detached): they would otherwise look like ours (PROTOCOL.md §6).
+        if (slot_ != NONE) SlotDirectory<Ctx>::release_participant(ctx_, slot_ + 1);
     }
     ParticipantClaim(ParticipantClaim&& o) noexcept
         : ctx_(o.ctx_), keep_(std::move(o.keep_)), slot_(std::exchange(o.slot_, NONE)), ident_(o.ident_) {}
@@ -98,12 +103,12 @@ class HandlerBase {
 public:
     template <Storable T>
     Result<Block<T>> allocate() const {
-        return allocate_raw(sizeof(T) == 0 ? 1 : sizeof(T)).map([](Block<std::byte> b) { return Block<T>{b.offset}; });
+        return allocate_raw(sizeof(T) == 0 ? 1 : sizeof(T)).map([](Block<std::byte> b) { return Block<T>{b.offset, b.generation}; });
     }
     Result<Block<std::byte>> allocate_raw(std::uint64_t size) const {
         auto h = heap_.allocate(size);
         if (!h) return tl::unexpected(h.error());
-        return Block<std::byte>{*h + BLOCK_HEADER_SIZE};
+        return Block<std::byte>{*h + BLOCK_HEADER_SIZE, heap_.generation(*h)};  // ours: no race
     }
 
     // Unchecked typed access, as in the seed: the block must be live and hold a T, and the caller
@@ -116,35 +121,43 @@ public:
     T& read_mut(Block<T> b) const { return *std::launder(reinterpret_cast<T*>(ptr(b.offset))); }
 
     template <class T>
-    Result<void> free(Block<T> b) const { return free_at(b.header_offset()); }
+    Result<void> free(Block<T> b) const { return heap_.free(b.header_offset(), b.generation); }
     Result<void> free_at(std::uint32_t header_offset) const { return heap_.free(header_offset); }
 
     template <class T>
-    Result<void> set_state(Block<T> b, std::uint32_t state) const { return heap_.set_state(b.header_offset(), state); }
+    Result<void> set_state(Block<T> b, std::uint32_t state) const {
+        return heap_.set_state(b.header_offset(), state, b.generation);
+    }
     // Without an order: the core's defaults (acquire, acq_rel: @ST.get, @ST.transition), which the
-    // model scenarios state_handoff and transition_handoff check. With one: the caller's.
+    // model scenarios state_handoff and transition_handoff check. With one: the caller's. Every
+    // call checks the handle's generation (a block freed and allocated again: invalid_offset).
     template <class T>
-    Result<std::uint32_t> get_state(Block<T> b) const { return heap_.get_state(b.header_offset()); }
+    Result<std::uint32_t> get_state(Block<T> b) const { return heap_.get_state(b.header_offset(), b.generation); }
     template <class T>
-    Result<std::uint32_t> get_state(Block<T> b, Order o) const { return heap_.get_state(b.header_offset(), o); }
+    Result<std::uint32_t> get_state(Block<T> b, Order o) const { return heap_.get_state(b.header_offset(), o, b.generation); }
     template <class T>
     Result<std::uint32_t> transition_state(Block<T> b, std::uint32_t expected, std::uint32_t next) const {
-        return heap_.transition_state(b.header_offset(), expected, next);
+        return heap_.transition_state(b.header_offset(), expected, next, b.generation);
     }
     template <class T>
     Result<std::uint32_t> transition_state(Block<T> b, std::uint32_t expected, std::uint32_t next, Order success) const {
-        return heap_.transition_state(b.header_offset(), expected, next, success);
+        return heap_.transition_state(b.header_offset(), expected, next, success, b.generation);
     }
 
     // A validated handle for a payload offset received from another process: the block must be
-    // live and large enough for T.
+    // live and large enough for T. The handle gets the block's current generation.
     template <Storable T>
-    Result<Block<T>> block_at(std::uint32_t payload_offset) const {
+    Result<Block<T>> block_at(std::uint32_t payload_offset) const { return block_at<T>(payload_offset, 0); }
+    // The same for a handle received with its generation (Block::generation): refused with
+    // invalid_offset if that allocation has been freed (and the memory reused) since.
+    template <Storable T>
+    Result<Block<T>> block_at(std::uint32_t payload_offset, std::uint32_t generation) const {
         if (payload_offset < BLOCK_HEADER_SIZE) return fail(Errc::invalid_offset, payload_offset);
-        auto cap = heap_.live_payload(payload_offset - BLOCK_HEADER_SIZE);
+        const std::uint32_t h = payload_offset - BLOCK_HEADER_SIZE;
+        auto cap = heap_.live_payload(h, generation);
         if (!cap) return tl::unexpected(cap.error());
         if (*cap < sizeof(T)) return fail(Errc::type_too_large, sizeof(T), *cap);
-        return Block<T>{payload_offset};
+        return Block<T>{payload_offset, generation != 0 ? generation : heap_.generation(h)};
     }
 
     // Block statistics plus the registered participants.
@@ -178,7 +191,7 @@ public:
     const std::string& name() const noexcept { return map_->name(); }
 
 protected:
-    HandlerBase(MappingPtr map, ProductionHeap heap) : map_(std::move(map)), heap_(heap) {}
+    HandlerBase(MappingPtr map, ProductionHeap heap) : map_(std::move(map)), heap_(heap) { heap_.keep_alive(map_); }
     std::byte* ptr(std::uint32_t off) const noexcept { return map_->base() + off; }
 
     MappingPtr map_;
@@ -227,6 +240,7 @@ private:
     MatrixHandler(MappingPtr map, ProductionHeap heap)
         : HandlerBase(std::move(map), heap), claim_(heap_.context(), map_) {
         heap_.set_participant(claim_.id());
+        heap_.set_liveness(&registry_word_alive);
     }
     ParticipantClaim claim_;
 };

@@ -2,7 +2,7 @@
 // contract); a block's size counts its header.
 //
 // Field ownership (docs/PROTOCOL.md, "Who writes what"):
-//   size, state, next_free, check, list_hint, heal_token, allocated_by: the block's owner (a list,
+//   size, state, next_free, check, list_hint, heal_token, generation: the block's owner (a list,
 //   a thread, heal);
 //   prev_phys: the owner of the physically previous block (it changes when that block splits or
 //              absorbs), or the block's creator.
@@ -30,9 +30,12 @@ struct BlockHeader {
     std::uint32_t prev_phys;  // header offset of the physically previous block; 0 = none
     std::uint32_t next_free;  // free-list link while listed; 0 = end of list
     std::uint32_t check;      // header_check(offset, nonce) while a header; 0 once absorbed
-    std::uint32_t list_hint;  // class index the block was last pushed to (a hint, validated)
-    std::uint32_t heal_token;    // heal token while heal owns it; 0 otherwise
-    std::uint32_t allocated_by;// participant slot + 1 of the allocating process (recover()), 0 = none
+    std::uint32_t list_hint;  // FREE: class index it was last pushed to (a hint, validated);
+                              // live: allocated_by, the allocating participant's registry slot + 1
+                              // (recover()), 0 = none
+    std::uint32_t heal_token; // heal token while heal owns it; 0 otherwise
+    std::uint32_t generation; // live: the allocation's generation (core/transit.hpp), checked
+                              // against a Block's; 0 until first allocated
 };
 
 inline constexpr std::uint32_t BLOCK_HEADER_SIZE = sizeof(BlockHeader);
@@ -47,7 +50,9 @@ inline constexpr std::uint32_t NEXT_FREE = offsetof(BlockHeader, next_free);
 inline constexpr std::uint32_t CHECK = offsetof(BlockHeader, check);
 inline constexpr std::uint32_t LIST_HINT = offsetof(BlockHeader, list_hint);
 inline constexpr std::uint32_t HEAL_TOKEN = offsetof(BlockHeader, heal_token);
-inline constexpr std::uint32_t ALLOCATED_BY = offsetof(BlockHeader, allocated_by);
+// One word, two roles by state: the list hint of a FREE block is the allocated_by of a live one.
+inline constexpr std::uint32_t ALLOCATED_BY = offsetof(BlockHeader, list_hint);
+inline constexpr std::uint32_t GENERATION = offsetof(BlockHeader, generation);
 }  // namespace hdr
 
 // The check word a genuine header at `offset` carries in a segment with nonce `nonce32`. User

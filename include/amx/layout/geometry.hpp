@@ -37,11 +37,10 @@ struct TinyGeometry {
     static constexpr std::uint32_t MERGE_WALK = 2;
 };
 
-// The model checker's geometry: TinyGeometry with a transit word per simulated thread (up to 4).
-// With one shared word every operation would synchronise with every other through it, hiding a
-// missing acquire or release elsewhere (docs/verification/model.md).
+// The model checker's geometry: TinyGeometry with a transit slot per simulated thread (up to 4,
+// named by the policy's thread_slot()).
 struct ModelGeometry : TinyGeometry {
-    static constexpr std::uint32_t TRANSIT_SHARDS = 4;
+    static constexpr std::uint32_t TRANSIT_SLOTS = 4;
 };
 
 template <class G>

@@ -12,7 +12,7 @@
 namespace amx {
 
 inline constexpr std::uint64_t SEGMENT_MAGIC = 0x3130474553584D41ull;  // "AMXSEG01" little-endian
-inline constexpr std::uint32_t LAYOUT_VERSION = 1;
+inline constexpr std::uint32_t LAYOUT_VERSION = 2;
 
 inline constexpr std::uint32_t INIT_UNINITIALIZED = 0;
 inline constexpr std::uint32_t INIT_INITIALIZING = 1;
@@ -69,7 +69,7 @@ struct SegmentField {
     }
 inline constexpr SegmentField SEGMENT_FIELDS[] = {
     AMX_FIELD(magic, immutable, "magic \"AMXSEG01\""),
-    AMX_FIELD(layout_version, immutable, "layout version (1)"),
+    AMX_FIELD(layout_version, immutable, "layout version (2)"),
     AMX_FIELD(header_size, immutable, "sizeof(SegmentHeader)"),
     AMX_FIELD(fingerprint, immutable, "layout fingerprint (FNV-1a of sizes, offsets, geometry)"),
     AMX_FIELD(capacity, immutable, "segment bytes"),
@@ -133,15 +133,15 @@ constexpr std::uint32_t align_up(std::uint32_t v, std::uint32_t a) noexcept {
     return (v + a - 1) & ~(a - 1);
 }
 
-// Transit shards: 16 for a full geometry, 1 for a tiny one, unless the geometry names its own
-// (G::TRANSIT_SHARDS, optional: the model checker's geometry gives each thread its own word, as
-// real threads on different shards have, so the word does not synchronise them).
+// Transit slots (core/transit.hpp): one per thread that operates on the segment, plus the
+// overflow line. 63 for a full geometry (4 KiB with the overflow line: an 8 KiB segment still
+// holds blocks), 4 for a tiny one, unless the geometry names its own (G::TRANSIT_SLOTS, optional).
 template <Geometry G>
-constexpr std::uint32_t transit_shards() noexcept {
-    if constexpr (requires { G::TRANSIT_SHARDS; }) {
-        return G::TRANSIT_SHARDS;
+constexpr std::uint32_t transit_slots() noexcept {
+    if constexpr (requires { G::TRANSIT_SLOTS; }) {
+        return G::TRANSIT_SLOTS;
     } else {
-        return G::FL_COUNT * (1u << G::SL_LOG2) >= 16 ? 16 : 1;
+        return G::FL_COUNT * (1u << G::SL_LOG2) >= 16 ? 63 : 4;
     }
 }
 
@@ -177,13 +177,12 @@ struct ControlLayout {
     static constexpr std::uint32_t REGISTRY = align_up(END, 64);
     static constexpr std::uint32_t REGISTRY_SLOTS = registry_slots<G>();
     static constexpr std::uint32_t REGISTRY_END = REGISTRY + 8 * REGISTRY_SLOTS;
-    // Transit counters (docs/PROTOCOL.md §6): one u64 {epoch:32 | active:32} per 64-byte line,
-    // chosen by thread. Raised by an operation before it pops anything, lowered (and the epoch
-    // advanced) after it has published everything.
+    // Transit slots (docs/PROTOCOL.md §6): one 64-byte line per thread, {owner u64, hold u64},
+    // then the overflow line. A thread announces in its slot what it holds (core/transit.hpp).
     static constexpr std::uint32_t TRANSIT = align_up(REGISTRY_END, 64);
-    static constexpr std::uint32_t TRANSIT_SHARDS = transit_shards<G>();
-    static_assert(TRANSIT_SHARDS >= 1 && TRANSIT_SHARDS <= 64);
-    static constexpr std::uint32_t TRANSIT_END = TRANSIT + 64 * TRANSIT_SHARDS;
+    static constexpr std::uint32_t TRANSIT_SLOTS = transit_slots<G>();
+    static_assert(TRANSIT_SLOTS >= 1 && TRANSIT_SLOTS <= 254);
+    static constexpr std::uint32_t TRANSIT_END = TRANSIT + 64 * (TRANSIT_SLOTS + 1);
     static constexpr std::uint32_t FIRST_BLOCK = align_up(TRANSIT_END, ALIGN);
     static constexpr std::uint32_t MIN_BLOCK = align_up(BLOCK_HEADER_SIZE + G::MIN_PAYLOAD, ALIGN);
     // The smallest segment that holds one minimal block.
@@ -210,12 +209,12 @@ constexpr std::uint64_t layout_fingerprint() noexcept {
                             std::uint64_t{hdr::SIZE}, std::uint64_t{hdr::STATE},
                             std::uint64_t{hdr::PREV_PHYS}, std::uint64_t{hdr::NEXT_FREE},
                             std::uint64_t{hdr::CHECK}, std::uint64_t{hdr::LIST_HINT},
-                            std::uint64_t{hdr::HEAL_TOKEN}, std::uint64_t{G::ALIGN_LOG2},
+                            std::uint64_t{hdr::HEAL_TOKEN}, std::uint64_t{hdr::GENERATION}, std::uint64_t{G::ALIGN_LOG2},
                             std::uint64_t{G::SL_LOG2}, std::uint64_t{G::FL_COUNT},
                             std::uint64_t{G::TAG_BITS}, std::uint64_t{G::MIN_PAYLOAD},
                             std::uint64_t{C::HEADS}, std::uint64_t{C::FIRST_BLOCK},
                             std::uint64_t{C::REGISTRY}, std::uint64_t{C::REGISTRY_SLOTS},
-                            std::uint64_t{C::TRANSIT}, std::uint64_t{C::TRANSIT_SHARDS}}) {
+                            std::uint64_t{C::TRANSIT}, std::uint64_t{C::TRANSIT_SLOTS}}) {
         h = fnv1a(h, v);
     }
     return h;

@@ -9,7 +9,7 @@
 //   - P::spin_hint(), called by every retry loop (Relacy: rl::yield, or it reports livelock);
 //   - P::cell<T>, a plain (non-atomic) shared cell that a model checker can watch for data races;
 //   - optionally P::yield_thread() and P::sleep_briefly() (Heap::backoff) and P::thread_slot()
-//     (Transit::pick_shard).
+//     (Heap::thread_slot).
 //
 // How a policy maps the segment's words (see docs/PROTOCOL.md, "The policy seam"):
 //   production: the segment is real bytes; a word handle is a std::atomic_ref on them

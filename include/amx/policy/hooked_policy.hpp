@@ -197,6 +197,13 @@ struct HookedPolicy : MemoryOrders<std::memory_order, std::memory_order_relaxed,
     {
         std::this_thread::sleep_for(BRIEF_SLEEP);
     }
+    // The logical thread, for a hook that runs several on one OS thread (the fuzzers' fibers): each
+    // gets its own transit slot (Heap::thread_slot), as a real thread would.
+    static unsigned thread_slot() noexcept
+        requires requires { Hook::thread_slot(); }
+    {
+        return Hook::thread_slot();
+    }
 };
 
 }  // namespace amx

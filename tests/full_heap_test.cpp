@@ -1,0 +1,161 @@
+// Issue 15, "no failure cliff near full": when no fitting block exists, every concurrent caller gets
+// out_of_memory, never contention (docs/PROTOCOL.md §6: a caller that holds nothing announces
+// nothing, so it vetoes nobody). Threads and processes call allocate on a full heap; every result
+// must be out_of_memory. Latencies are printed as figures (never asserted: timings depend on load).
+// The process variants run under the `multiproc` label (--gtest_filter=*Processes*).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "amx/handler/handler.hpp"
+#include "support/figures.hpp"
+
+namespace amx {
+namespace {
+
+constexpr std::uint64_t SEGMENT = 1 << 20;
+constexpr int CALLS = 2000;  // per caller
+
+struct Tally {
+    std::uint64_t ok = 0, oom = 0, contention = 0, other = 0;
+    std::vector<std::uint64_t> ns;
+    void add(const Result<Block<std::byte>>& r, std::uint64_t t) {
+        ns.push_back(t);
+        if (r) ++ok;
+        else if (r.error().code == Errc::out_of_memory) ++oom;
+        else if (r.error().code == Errc::contention) ++contention;
+        else ++other;
+    }
+};
+
+std::uint64_t now_ns() {
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+}
+
+// Allocates `size` bytes until it fails; returns the failure (out_of_memory expected).
+Errc fill(const HandlerBase& h, std::uint64_t size) {
+    for (;;) {
+        auto r = h.allocate_raw(size);
+        if (!r) return r.error().code;
+    }
+}
+
+Tally hammer(const HandlerBase& h, int calls) {
+    Tally t;
+    for (int i = 0; i < calls; ++i) {
+        const std::uint64_t t0 = now_ns();
+        auto r = h.allocate_raw(64);
+        t.add(r, now_ns() - t0);
+    }
+    return t;
+}
+
+void report(const char* name, std::vector<Tally>& ts) {
+    Tally all;
+    for (auto& t : ts) {
+        all.ok += t.ok; all.oom += t.oom; all.contention += t.contention; all.other += t.other;
+        all.ns.insert(all.ns.end(), t.ns.begin(), t.ns.end());
+    }
+    std::sort(all.ns.begin(), all.ns.end());
+    const std::uint64_t p99 = all.ns.empty() ? 0 : all.ns[all.ns.size() * 99 / 100];
+    std::printf("[%s] %llu calls: %llu out_of_memory, %llu contention, %llu ok, %llu other; p99 %.1f us, max %.1f us\n",
+                name, (unsigned long long)all.ns.size(), (unsigned long long)all.oom,
+                (unsigned long long)all.contention, (unsigned long long)all.ok, (unsigned long long)all.other,
+                p99 / 1e3, all.ns.empty() ? 0.0 : all.ns.back() / 1e3);
+    test::figure("calls", all.ns.size(), name);
+    test::figure("p99_ns", p99, name);
+    EXPECT_EQ(all.contention, 0u) << "a full heap must give out_of_memory, never contention";
+    EXPECT_EQ(all.ok + all.other, 0u);
+    EXPECT_EQ(all.oom, all.ns.size());
+}
+
+void threads_on_a_full_heap(int n, const char* name) {
+    auto h = MatrixHandler::in_memory(SEGMENT);
+    ASSERT_TRUE(h) << h.error().message();
+    ASSERT_EQ(fill(*h, 16), Errc::out_of_memory);
+    std::vector<Tally> ts(n);
+    std::vector<std::thread> th;
+    std::atomic<int> go{0};
+    for (int i = 0; i < n; ++i) {
+        th.emplace_back([&, i] {
+            go.fetch_add(1);
+            while (go.load() < n) std::this_thread::yield();
+            ts[i] = hammer(h->share(), CALLS);
+        });
+    }
+    for (auto& t : th) t.join();
+    report(name, ts);
+    EXPECT_TRUE(h->verify().ok()) << h->verify().to_string();
+}
+
+TEST(FullHeap, TwoThreadsGetOutOfMemoryNeverContention) { threads_on_a_full_heap(2, "full_heap_2_threads"); }
+TEST(FullHeap, FourThreadsGetOutOfMemoryNeverContention) { threads_on_a_full_heap(4, "full_heap_4_threads"); }
+
+// Two threads fill the heap together: each ends in out_of_memory (the old decision made them veto
+// each other and report contention in 3 of 4 runs).
+TEST(FullHeap, TwoThreadsFillingTogetherEndInOutOfMemory) {
+    for (int run = 0; run < 20; ++run) {
+        auto h = MatrixHandler::in_memory(SEGMENT);
+        ASSERT_TRUE(h);
+        Errc end[2]{};
+        std::thread a([&] { end[0] = fill(h->share(), 16 + 16 * (run % 3)); });
+        std::thread b([&] { end[1] = fill(h->share(), 16); });
+        a.join();
+        b.join();
+        EXPECT_EQ(end[0], Errc::out_of_memory) << "run " << run;
+        EXPECT_EQ(end[1], Errc::out_of_memory) << "run " << run;
+        EXPECT_TRUE(h->verify().ok()) << h->verify().to_string();
+    }
+}
+
+// Two processes on one named segment: each child hammers and reports its tally through a pipe.
+TEST(FullHeap, TwoProcessesGetOutOfMemoryNeverContention) {
+    const std::string name = "fullheap-" + std::to_string(::getpid());
+    auto h = MatrixHandler::create(name, SEGMENT);
+    ASSERT_TRUE(h) << h.error().message();
+    ASSERT_EQ(fill(*h, 16), Errc::out_of_memory);
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    std::vector<pid_t> kids;
+    for (int k = 0; k < 2; ++k) {
+        const pid_t pid = ::fork();
+        if (pid == 0) {
+            ::close(fds[0]);
+            auto mine = MatrixHandler::attach(name);
+            Tally t = mine ? hammer(*mine, CALLS) : Tally{0, 0, 0, 1, {}};
+            std::uint64_t out[4] = {t.ok, t.oom, t.contention, t.other};
+            const bool wrote = ::write(fds[1], out, sizeof out) == static_cast<ssize_t>(sizeof out);
+            ::_exit(wrote ? 0 : 1);
+        }
+        kids.push_back(pid);
+    }
+    ::close(fds[1]);
+    std::vector<Tally> ts;
+    for (pid_t pid : kids) {
+        int st = 0;
+        ASSERT_EQ(::waitpid(pid, &st, 0), pid);
+        EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        std::uint64_t in[4] = {};
+        ASSERT_EQ(::read(fds[0], in, sizeof in), static_cast<ssize_t>(sizeof in));
+        Tally t;
+        t.ok = in[0]; t.oom = in[1]; t.contention = in[2]; t.other = in[3];
+        t.ns.assign(in[0] + in[1] + in[2] + in[3], 0);  // latencies stay in the children
+        ts.push_back(t);
+    }
+    ::close(fds[0]);
+    report("full_heap_2_processes", ts);
+    EXPECT_TRUE(h->verify().ok()) << h->verify().to_string();
+    EXPECT_TRUE(h->die());
+}
+
+}  // namespace
+}  // namespace amx
