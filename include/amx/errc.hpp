@@ -12,9 +12,9 @@ namespace amx {
 
 enum class Errc : int {
     // allocation
-    out_of_memory = 1,    // no free block fits: after heal, a scan found none while no other
-                          // operation was in transit (transit epochs unmoved; PROTOCOL.md §6)
-    contention = 2,       // retries exhausted while other participants kept changing the lists
+    out_of_memory = 1,    // no free block fits: after heal, every list that could hold one was empty
+                          // at two readings and no live thread announced one (PROTOCOL.md §6)
+    contention = 2,       // retries exhausted while a live participant held a fitting block
     invalid_size = 3,     // 0, or more than the segment can ever hold
     // blocks and states
     reserved_status = 10,    // a state below USER_STATE_MIN where only user states are allowed

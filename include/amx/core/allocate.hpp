@@ -10,9 +10,9 @@
 //
 // Errors (U15), decided by Heap::allocate: invalid_size for 0 or more than the data area;
 // out_of_memory only after heal ran, an attempt found nothing without interference (no contended
-// pop, no marked-but-empty list), and the decisive attempt (Heap::decisive_miss: an exhaustive scan
-// between two transit snapshots, core/transit.hpp) found nothing while no other operation was in
-// transit and no transit epoch moved; contention when the retries are used up.
+// pop, no marked-but-empty list), and the decisive attempt (Heap::decisive_miss: an exhaustive
+// scan, then the heads read twice around a scan of the transit slots, core/transit.hpp) found no
+// fitting block listed or announced; contention when the retries are used up.
 #pragma once
 #include <cstdint>
 

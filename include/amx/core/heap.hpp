@@ -235,7 +235,7 @@ Result<void> Heap<P, G>::format(const Memory& mem, const FormatParams& fp) {
     }
     for (std::uint32_t off = Layout::FL_BITMAP; off < Layout::HEADS; off += 4) w32(off, 0);
     for (std::uint32_t c = 0; c < Map::CLASS_COUNT; ++c) w64(Layout::head(c), 0);
-    // Registry and transit counters are 64-bit words; every offset is accessed with one width.
+    // Registry and transit slots are 64-bit words; every offset is accessed with one width.
     static_assert(Layout::END % 8 == 0 && Layout::FIRST_BLOCK % 8 == 0);
     for (std::uint32_t off = Layout::END; off < Layout::FIRST_BLOCK; off += 8) w64(off, 0);
 
