@@ -298,7 +298,9 @@ bool Heap<P, G>::decisive_miss(const Protocols& p, Transit<Ctx>& t, std::uint32_
         miss = heads_empty_from(from, heads) && !vetoed(t.slot(), need) && heads_unchanged_from(from, heads);
     }
     p.alloc.release_held(held);
-    t.leave();
+    // A fitting block we got stays announced until it is published (take: @AL.publish, then the
+    // destructor's @TR.leave); everything else we held is back on its list.
+    if (out.status != FitStatus::got) t.leave();
     return miss;
 }
 
