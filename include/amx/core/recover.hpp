@@ -177,6 +177,7 @@ class Recoverer {
 
 public:
     explicit Recoverer(const C& ctx) : c_(ctx) {}
+    static constexpr int LIVE_WALKS = 16;
 
     // alive(pid, start32) -> bool; self = the caller's participant id (slot + 1, 0 if none).
     template <class Alive>
@@ -187,7 +188,19 @@ public:
             Error e{Errc::contention, others_alive_, 0, "recover: other live participants are registered"};
             return tl::unexpected(e);
         }
-        if (auto bad = plan(o); !bad.empty()) return tl::unexpected(Error{Errc::corrupted, bad_at_, 0, bad});
+        // A dry run beside live participants reads a chain they are changing: a walk can meet a
+        // header a merge has just killed, or a size being rewritten (a torn read, not corruption).
+        // It walks again, up to LIVE_WALKS times; a chain broken at every walk is reported.
+        const RecoverReport base = rep_;
+        const int walks = o.dry_run && others_alive_ > 0 ? LIVE_WALKS : 1;
+        std::string bad;
+        for (int w = 0; w < walks; ++w) {
+            rep_ = base;
+            seen_.clear();
+            bad = plan(o);
+            if (bad.empty()) break;
+        }
+        if (!bad.empty()) return tl::unexpected(Error{Errc::corrupted, bad_at_, 0, bad});
         if (o.dry_run) return std::move(rep_);
         apply();
         return std::move(rep_);
