@@ -4,7 +4,6 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
-#include <thread>
 #include <vector>
 
 #include "amx/check/verify.hpp"
@@ -30,13 +29,6 @@ struct TestHeap {
     H* operator->() { return heap.get(); }
     VerifyReport verify(VerifyMode m = VerifyMode::quiescent) const { return amx::verify(*heap, m); }
     std::uint32_t data_bytes() const { return heap->capacity() - heap->first_block_offset(); }
-    // A transit slot other than this thread's, claimed by a short-lived thread (the process keeps
-    // it): for tests that act out a second participant's pops on this thread (Transit, FreeLists).
-    std::uint32_t foreign_slot() {
-        std::uint32_t s = 0;
-        std::thread([&] { s = heap->thread_slot(); }).join();
-        return s;
-    }
     // Allocates `size`-byte blocks until allocation fails; their header offsets in allocation order.
     std::vector<std::uint32_t> allocate_until_full(std::uint32_t size) {
         std::vector<std::uint32_t> blocks;
