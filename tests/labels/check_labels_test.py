@@ -45,32 +45,30 @@ class CheckLabelsCanFail(unittest.TestCase):
         return below + 1
 
     def expect_unlabelled(self, comment):
-        """Replaces @BM.set.fl's comment by `comment`: that site must be reported unlabelled."""
-        site = self.replace_comment(
-            "// @BM.set.fl release: pairs with @BM.clear.fl acquire (the clearer then sees our sl bit).",
-            comment)
+        """Replaces @BM.clear.fl's comment by `comment`: that site must be reported unlabelled."""
+        site = self.replace_comment("// @BM.clear.fl seq_cst: as @BM.clear.sl, one level up.", comment)
         rc, after = offenders(self.tmp)
         self.assertEqual(rc, 1)
         self.assertEqual(after - self.before, {
-            f"{FILE}:{site}: (no label): no @label on this release operation "
-            "(c_.fl_w().fetch_or(1u << fl, P::release);)"})
+            f"{FILE}:{site}: (no label): no @label on this seq_cst operation "
+            "(c_.fl_w().fetch_and(~(1u << fl), P::seq_cst);)"})
         self.assertLessEqual(self.before, after)
 
     def test_removed_label_is_reported(self):
-        self.expect_unlabelled("// The summary bit.")
+        self.expect_unlabelled("// Clear the summary bit.")
 
     def test_partner_named_in_prose_is_no_label(self):
-        self.expect_unlabelled("// The summary bit; a clearer (@BM.clear.fl) sees the sl bit.")
+        self.expect_unlabelled("// Clear the summary bit; a pusher (@BM.set) sets it again.")
 
     def test_shared_label_is_reported(self):
         with open(os.path.join(self.tmp, FILE)) as f:
-            sl_site = 1 + next(i for i, line in enumerate(f.read().split("\n")) if "@BM.set.sl release:" in line) + 1
-        site = self.replace_comment("// @BM.set.fl release:", "// @BM.set.sl release:")
+            sl_site = 1 + next(i for i, line in enumerate(f.read().split("\n")) if "@BM.clear.sl seq_cst:" in line) + 1
+        site = self.replace_comment("// @BM.clear.fl seq_cst:", "// @BM.clear.sl seq_cst:")
         rc, after = offenders(self.tmp)
         self.assertEqual(rc, 1)
         new = after - self.before
-        self.assertIn(f"{FILE}:{site}: @BM.set.sl: also names {FILE}:{sl_site}", new)
-        self.assertIn(f"{FILE}:{sl_site}: @BM.set.sl: also names {FILE}:{site}", new)
+        self.assertIn(f"{FILE}:{site}: @BM.clear.sl: also names {FILE}:{sl_site}", new)
+        self.assertIn(f"{FILE}:{sl_site}: @BM.clear.sl: also names {FILE}:{site}", new)
         self.assertEqual(len(new), 2, new)
 
 

@@ -284,4 +284,40 @@ struct BitmapClearVsPush {
     }
 };
 
+// Two clearers and a pusher in one fl word (bitmaps.hpp, "Protocol", BM2): class A's bit is stale
+// and a push lands on A while its searcher clears and re-sets the bit, and a searcher of class B
+// (same fl word, stale bit) clears B, finds the sl word empty and clears the fl bit. At quiescence
+// A is non-empty, so both its sl bit and the fl bit must be set: a re-set that restored only the sl
+// bit left it under a clear fl bit, invisible to every search that starts below that fl word.
+template <AtomicPolicy P, Geometry G>
+struct BitmapResetVsFlClear {
+    static constexpr int THREADS = 3;
+    static constexpr std::uint32_t BLOCKS = 3;
+    using Map = SizeClasses<G>;
+    static constexpr std::uint32_t A = Env<P, G>::MIN_CLASS;
+    // Another class of A's fl word (its list stays empty).
+    static constexpr std::uint32_t B = A / Map::SL_COUNT * Map::SL_COUNT + (A % Map::SL_COUNT + 1) % Map::SL_COUNT;
+    static_assert(A != B, "the geometry needs two classes per fl word");
+    std::uint32_t b[BLOCKS]{};
+    bool ok_setup = false;
+
+    void setup(Env<P, G>& e) {
+        ok_setup = take_all(e, b);
+        const auto lists = e.lists();
+        lists.bitmaps().mark_nonempty(A);  // stale: both lists are empty
+        lists.bitmaps().mark_nonempty(B);
+    }
+    void thread(Env<P, G>& e, int i) {
+        if (!ok_setup) return;
+        const auto lists = e.lists();
+        if (i == 0) list_block(e, b[1], A);
+        else lists.bitmaps().mark_maybe_empty(i == 1 ? A : B);
+    }
+    void check(Env<P, G>& e, Outcome& o) {
+        o.expect(ok_setup, "setup allocations");
+        expect_listed(e, o, 1, "the pushed block is listed");
+        o.expect(e.lists().bitmaps().find_from(0) == A, "a search from class 0 finds class A");
+    }
+};
+
 }  // namespace amx::scenario

@@ -111,4 +111,39 @@ struct UnlinkVsHeal {
     }
 };
 
+// The splice's bit test against a searcher's clear (bitmaps.hpp, "Protocol"; @CO.splice). Class 0
+// lists b1 b0 and its bit is set; T0 takes b0 (detach, unlink, splice b1 back) and keeps it; T1
+// pops class 0 and, finding it empty (T0 holds it detached), clears the bit as a searcher does, or
+// gets b1 and pushes it back. The list ends non-empty, so its bit must be set (BM1): a splice that
+// read the bit set after T1 had cleared it, and a T1 re-check that missed the splice, lose it.
+template <AtomicPolicy P, Geometry G>
+struct SpliceVsClear {
+    static constexpr int THREADS = 2;
+    static constexpr std::uint32_t BLOCKS = 3;
+    static constexpr std::uint32_t CLS = Env<P, G>::MIN_CLASS;
+    std::uint32_t b[BLOCKS]{};
+    bool ok_setup = false, taken = false;
+
+    void setup(Env<P, G>& e) { ok_setup = list_two(e, b, CLS); }
+    void thread(Env<P, G>& e, int i) {
+        if (!ok_setup) return;
+        const auto lists = e.lists();
+        if (i == 0) {
+            taken = Unlinker<typename Env<P, G>::H::Ctx>(e.ctx(), lists).take(CLS, b[0]);
+            return;
+        }
+        const PopResult p = lists.pop(CLS);
+        if (p.status == PopStatus::empty) lists.bitmaps().mark_maybe_empty(CLS);
+        if (p.status == PopStatus::got) lists.push(CLS, p.block);
+    }
+    void check(Env<P, G>& e, Outcome& o) {
+        o.expect(ok_setup, "setup allocations");
+        o.expect(taken, "T0 took b0 (at depth 2, within MERGE_WALK)");
+        // Before anything is pushed again (a push would set the bit and hide a lost one).
+        o.expect(e.lists().bitmaps().find_from(0) == CLS, "a search finds the class (BM1)");
+        if (taken) list_block(e, b[0], CLS);
+        expect_listed(e, o, 2, "both blocks are listed again, once");
+    }
+};
+
 }  // namespace amx::scenario

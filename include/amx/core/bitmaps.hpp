@@ -7,22 +7,26 @@
 //   finds it empty and clears the bit with mark_maybe_empty.
 //
 // Protocol (the original cleared bits unconditionally and lost blocks, U9):
-//   set:   after a push is visible, set the leaf (sl) bit, then the summary (fl) bit.
-//   clear: clear the leaf bit, then re-check the list; re-set the bit if it is non-empty. Clearing
-//          the summary bit is the same one level up: clear it, re-check the sl word.
-//   Why it is enough: pusher = {head CAS; fetch_or sl}, clearer = {fetch_and sl; load head}. Both
-//   RMW the sl word, so one comes first. Pusher first: the clearer's acquire RMW reads from the
-//   pusher's release RMW (or later), so the push happens-before the clearer's head load, which then
-//   sees a non-empty list and re-sets the bit. Clearer first: the pusher's fetch_or sets it again.
-//   Orderings: only the pushers' bit-sets release (@BM.set.*) and only the clears acquire
-//   (@BM.clear.*). Outside recover (at quiescence) every change of a bitmap word is an RMW, so a
-//   pusher's release RMW heads a release sequence that every later RMW of the word continues: a
-//   clearer's acquire RMW synchronises with every pusher whose bit-set comes before it in the
-//   word's modification order, whoever wrote the value it read. After that, coherence alone makes
-//   the re-checks (@BM.recheck.head, @BM.recheck.sl) see those pushes: they read a value and use no
-//   data behind it, so they are relaxed; a re-set (@BM.recheck.set.*) publishes nothing a clearer
-//   needs (the pusher's own bit-set does), so it is relaxed; a clear publishes nothing (its thread
-//   has only read), so it does not release.
+//   set:   after a push is visible, make sure the leaf (sl) bit is set, then the summary (fl) bit:
+//          each is tested with a load first and set with fetch_or only if it is clear (a push to a
+//          list whose bit is set, the usual case, costs no RMW on the bitmap line).
+//   clear: clear the leaf bit, then re-check the list; if it is non-empty, set the bits again as a
+//          pusher does (both levels). Clearing the summary bit is the same one level up: clear it,
+//          re-check the sl word, set it again if the word is non-zero.
+//   Why it is enough: pusher = {head CAS; test sl [fetch_or]}, clearer = {fetch_and sl; load head}.
+//   That is the store-buffering shape, so every one of these operations is seq_cst (@FL.push.cas,
+//   @CO.splice, @BM.test, @BM.set, @BM.clear.*, @BM.recheck.*), and all of them lie in one total
+//   order S. BM1, at quiescence: if a list is non-empty and its bit clear, take the last change of
+//   that bit (a clear, by C) and the last change of the head (a push, by T). T's push before C's
+//   re-check in S: the re-check reads it (every earlier change of the head is an RMW with release,
+//   so all of them happen before T's push) and C sets the bit again. T's push after C's re-check:
+//   T's test comes after C's clear in S, reads the bit clear, and T sets it. Either way the last
+//   change is a set: contradiction. BM2 is the same one level up, because whoever makes an sl bit
+//   set, or finds it set, tests the fl bit afterwards (a re-set included: a re-set that skipped the
+//   fl bit left a non-zero sl word under a clear fl bit when a second clearer emptied the word
+//   meanwhile; model scenario bitmap_reset_vs_fl_clear).
+//   On x86-64 seq_cst costs nothing here: RMWs are locked instructions anyway, seq_cst loads are
+//   plain loads.
 #pragma once
 #include <bit>
 #include <cstdint>
@@ -42,32 +46,27 @@ public:
     static constexpr std::uint32_t SL_MASK = Map::SL_COUNT >= 32 ? ~0u : (1u << Map::SL_COUNT) - 1;
     explicit Bitmaps(const C& ctx) : c_(ctx) {}
 
+    // Called after a push (or splice) made list cls non-empty.
     void mark_nonempty(std::uint32_t cls) const {
-        const std::uint32_t fl = cls / Map::SL_COUNT, sl = cls % Map::SL_COUNT;
-        // @BM.set.sl release: pairs with @BM.clear.sl acquire (the clearer then sees our push).
-        c_.sl_w(fl).fetch_or(1u << sl, P::release);
-        // @BM.set.fl release: pairs with @BM.clear.fl acquire (the clearer then sees our sl bit).
-        c_.fl_w().fetch_or(1u << fl, P::release);
+        ensure(c_.sl_w(cls / Map::SL_COUNT), 1u << (cls % Map::SL_COUNT));
+        ensure(c_.fl_w(), 1u << (cls / Map::SL_COUNT));
     }
 
     // Called by a searcher that found the list of `cls` empty.
     void mark_maybe_empty(std::uint32_t cls) const {
         const std::uint32_t fl = cls / Map::SL_COUNT, sl = cls % Map::SL_COUNT;
-        // @BM.clear.sl acquire: pairs with @BM.set.sl (through the release sequence of the sl word's
-        // RMWs): every push whose bit-set came first happens-before the re-check below.
-        const std::uint32_t before = c_.sl_w(fl).fetch_and(~(1u << sl), P::acquire);
-        // @BM.recheck.head relaxed: coherence (see the protocol above); only the offset is used.
-        if (unpack_head(c_.head_w(cls).load(P::relaxed)).offset != 0) {
-            c_.sl_w(fl).fetch_or(1u << sl, P::relaxed);  // @BM.recheck.set.sl relaxed: the re-set
+        // @BM.clear.sl seq_cst: in S before our re-check (see the protocol above).
+        const std::uint32_t before = c_.sl_w(fl).fetch_and(~(1u << sl), P::seq_cst);
+        // @BM.recheck.head seq_cst: reads every push that precedes it in S.
+        if (unpack_head(c_.head_w(cls).load(P::seq_cst)).offset != 0) {
+            mark_nonempty(cls);  // both levels, as a pusher (BM2)
             return;
         }
         if ((before & ~(1u << sl)) != 0) return;  // other classes of this fl are still marked
-        // @BM.clear.fl acquire: pairs with @BM.set.fl (release sequence, as @BM.clear.sl).
-        c_.fl_w().fetch_and(~(1u << fl), P::acquire);
-        // @BM.recheck.sl relaxed: coherence, as @BM.recheck.head.
-        if (c_.sl_w(fl).load(P::relaxed) != 0) {
-            c_.fl_w().fetch_or(1u << fl, P::relaxed);  // @BM.recheck.set.fl relaxed: the re-set
-        }
+        // @BM.clear.fl seq_cst: as @BM.clear.sl, one level up.
+        c_.fl_w().fetch_and(~(1u << fl), P::seq_cst);
+        // @BM.recheck.sl seq_cst: as @BM.recheck.head.
+        if (c_.sl_w(fl).load(P::seq_cst) != 0) ensure(c_.fl_w(), 1u << fl);
     }
 
     // The first marked class >= from, or NONE. Relaxed reads: a stale answer costs one empty pop.
@@ -90,6 +89,15 @@ public:
     }
 
 private:
+    // Sets `bit` in `word` unless it is set already.
+    template <class Word>
+    static void ensure(Word word, std::uint32_t bit) {
+        // @BM.test seq_cst: after our push (or the re-check that found one) in S, so a clear that
+        // comes before it in S is seen, and one after it re-checks after our push (protocol above).
+        if ((word.load(P::seq_cst) & bit) != 0) return;
+        word.fetch_or(bit, P::seq_cst);  // @BM.set seq_cst: as @BM.test
+    }
+
     const C& c_;
 };
 

@@ -53,8 +53,11 @@ public:
         for (int i = 0; i < MAX_PUSH_TRIES; ++i) {
             const Head h = unpack_head(seen);
             c_.next_w(b).store(h.offset, P::relaxed);
-            // @FL.push.cas release: pairs with @FL.pop.head / @FL.detach / @BM.recheck.head acquire.
-            if (head.cas_weak(seen, pack_head({b, next_tag<G>(h.tag)}), P::release, P::relaxed)) {
+            // @FL.push.cas seq_cst: release pairs with @FL.pop.head / @FL.detach acquire (the
+            // block's header and link are visible to whoever takes it); seq_cst puts the push in
+            // S before our bit test (bitmaps.hpp: a clearer's @BM.recheck.head sees it, or we see
+            // the cleared bit).
+            if (head.cas_weak(seen, pack_head({b, next_tag<G>(h.tag)}), P::seq_cst, P::relaxed)) {
                 bits_.mark_nonempty(cls);
                 return true;
             }

@@ -356,26 +356,32 @@ private:
     }
 
     // Fresh lists: every head gets its rebuilt chain and the old tag + 1; bitmaps follow the lists.
+    // The bitmap words are stored first, so that the heads' release publishes them too.
     void publish_lists(const std::vector<std::uint32_t>& heads) const {
         std::vector<std::uint32_t> sl(G::FL_COUNT, 0);
         std::uint32_t fl = 0;
         for (std::uint32_t cls = 0; cls < Map::CLASS_COUNT; ++cls) {
+            if (heads[cls] == 0) continue;
+            sl[cls / Map::SL_COUNT] |= 1u << (cls % Map::SL_COUNT);
+            fl |= 1u << (cls / Map::SL_COUNT);
+        }
+        // @RC.bits.sl, @RC.bits.fl relaxed: published by @RC.head below. Every later change of a
+        // bitmap word is an RMW, which reads the latest value; every bit test (@BM.test, a load)
+        // follows a head CAS or a head re-check of its own, which synchronises with @RC.head, so
+        // it reads these words or later ones (coherence). Stored after the heads, a pusher's test
+        // could read the old word, skip a bit these stores then clear (model scenario
+        // recover_then_resume: BM2).
+        for (std::uint32_t f = 0; f < G::FL_COUNT; ++f) c_.sl_w(f).store(sl[f], P::relaxed);
+        c_.fl_w().store(fl, P::relaxed);
+        for (std::uint32_t cls = 0; cls < Map::CLASS_COUNT; ++cls) {
             const Head old = unpack_head(c_.head_w(cls).load(P::relaxed));
-            // @RC.head release: pairs with @FL.pop.head and @OM.heads acquire (whoever pops or
-            // decides after recover sees the rebuilt chain and every header recover rewrote:
+            // @RC.head release: pairs with @FL.pop.head, @OM.heads, and the acquire half of every
+            // head CAS and @BM.recheck.head (whoever pops, pushes or decides after recover sees the
+            // rebuilt chain, every header recover rewrote and the bitmap words above:
             // recover_then_resume, recover_then_attach). Operations announce nothing when they
             // start (core/transit.hpp), so the heads are recover's publication.
             c_.head_w(cls).store(pack_head({heads[cls], next_tag<G>(old.tag)}), P::release);
-            if (heads[cls] != 0) {
-                sl[cls / Map::SL_COUNT] |= 1u << (cls % Map::SL_COUNT);
-                fl |= 1u << (cls / Map::SL_COUNT);
-            }
         }
-        // @RC.bits.sl, @RC.bits.fl relaxed: bits only guide a search, which then pops through a
-        // head (acquire, pairing with @RC.head); a clearer's re-check reads the head too, and every
-        // later change of a bitmap word is an RMW, which reads the latest value.
-        for (std::uint32_t f = 0; f < G::FL_COUNT; ++f) c_.sl_w(f).store(sl[f], P::relaxed);
-        c_.fl_w().store(fl, P::relaxed);
     }
 
     void clear_dead_slots() const {

@@ -7,10 +7,10 @@
 //      ours and a genuine header (FL1), exactly as for heal;
 //   2. walk at most MERGE_WALK blocks of the chain looking for N; if found, unlink it (relaxed
 //      stores: the chain is ours);
-//   3. splice the rest back (splice): one release CAS (@CO.splice) on a head that is empty. If others
-//      pushed meanwhile, take their blocks too (@FL.detach again), link their tail to our chain and
-//      try again. Then set the bitmap bits, as push does: a searcher may have cleared them while the
-//      list looked empty (BM1).
+//   3. splice the rest back (splice): one seq_cst CAS (@CO.splice) on a head that is empty. If
+//      others pushed meanwhile, take their blocks too (@FL.detach again), link their tail to our
+//      chain and try again. Then make sure the bitmap bits are set, as push does: a searcher may
+//      have cleared them while the list looked empty (BM1).
 // While the chain is detached its blocks are in transit, as a popped block is: the detach announces
 // the list's class in free's transit slot (Transit::hold) and @FL.detach's release half publishes it.
 //
@@ -72,10 +72,11 @@ public:
                 seen = head.load(P::relaxed);
                 continue;
             }
-            // @CO.splice release: pairs with @FL.pop.head / @FL.detach / @BM.recheck.head acquire,
-            // as @FL.push.cas (our unlink's link stores, and the pushers' writes we took over, are
-            // visible to whoever pops or detaches the chain). Succeeds only on the empty head seen.
-            if (head.cas_weak(seen, pack_head({first, next_tag<G>(h.tag)}), P::release, P::relaxed)) {
+            // @CO.splice seq_cst, as @FL.push.cas: release pairs with @FL.pop.head / @FL.detach
+            // acquire (our unlink's link stores, and the pushers' writes we took over, are visible
+            // to whoever pops or detaches the chain); seq_cst for the bit test after it
+            // (bitmaps.hpp). Succeeds only on the empty head seen.
+            if (head.cas_weak(seen, pack_head({first, next_tag<G>(h.tag)}), P::seq_cst, P::relaxed)) {
                 lists_.bitmaps().mark_nonempty(cls);
                 return true;
             }
