@@ -346,16 +346,20 @@ Result<std::uint32_t> Heap<P, G>::allocate(std::uint64_t n) const {
         if (r.status == FitStatus::got) return take(r.block);
         t.leave();  // we hold nothing now: veto nobody while we back off
         if (r.status == FitStatus::corrupt) return fail(Errc::corrupted, r.block);
+        // A miss while another thread announces a block that could fit is not a miss: it is
+        // splitting the block we need (typically the one big free block) and pushes the rest in
+        // a moment. Retry after a backoff; healing now would find nothing to merge.
+        const bool in_transit = r.status == FitStatus::none && vetoed(t.slot(), need);
         // Heal after a clean miss (fragments may add up to a fit, U14), or once retries have
         // gone on for half the budget; not after every interfered attempt: a heal empties every
         // list for a moment, which is what the other participants are retrying against.
-        if (!healed && (r.status == FitStatus::none || attempt >= MAX_ALLOC_ATTEMPTS / 2)) {
+        if (!healed && ((r.status == FitStatus::none && !in_transit) || attempt >= MAX_ALLOC_ATTEMPTS / 2)) {
             p.heal.run();
             t.leave();
             healed = true;
             continue;
         }
-        if (healed && r.status == FitStatus::none) {
+        if (healed && r.status == FitStatus::none && !in_transit) {
             FitResult last{};
             if (decisive_miss(p, t, need, last)) return fail(Errc::out_of_memory, need);
             if (last.status == FitStatus::got) return take(last.block);
