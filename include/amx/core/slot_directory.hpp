@@ -52,17 +52,12 @@ public:
     // goes, so the release of its slots writes to mapped memory.
     void keep_alive(std::shared_ptr<const void> mapping) noexcept { keep_alive_ = std::move(mapping); }
 
-    // This thread's slot: cached after the first call.
+    // This thread's slot: cached after the first call. The last directory this thread used is
+    // remembered in a plain thread_local (no guard, no destructor): one compare on the hot path.
     std::uint32_t slot() {
-        Cache& cache = thread_cache();
         const std::uint64_t now = fork_epoch();
-        for (const Entry& e : cache.entries) {
-            if (e.serial == serial_ && e.epoch == now) return e.slot;
-        }
-        const std::uint32_t s = take(now);
-        std::erase_if(cache.entries, [now](const Entry& e) { return e.dir.expired() || e.epoch != now; });
-        cache.entries.push_back(Entry{serial_, now, s, this->weak_from_this()});
-        return s;
+        if (last_.serial == serial_ && last_.epoch == now) return last_.slot;
+        return slot_slow(now);
     }
 
     // Releases every slot that names participant `id` (its process is gone and a newcomer has
@@ -104,13 +99,12 @@ private:
     // The one lock of every directory (claims are rare), and the fork epoch it guards.
     struct Global {
         std::mutex mu;
-        std::uint64_t epoch = 0;
         std::uint64_t serial = 0;
         Global() {
             ::pthread_atfork([] { global().mu.lock(); }, [] { global().mu.unlock(); },
                              [] {
                                  global().mu.unlock();
-                                 ++global().epoch;  // the child: no slot of the parent is ours
+                                 ++epoch_;  // the child: no slot of the parent is ours
                              });
         }
     };
@@ -118,9 +112,37 @@ private:
         static Global g;
         return g;
     }
-    // Read without the lock on the hot path: it changes only in a forked child's fork handler,
-    // before any other thread exists there.
-    static std::uint64_t fork_epoch() { return global().epoch; }
+    // The last {directory, epoch, slot} this thread looked up (serials are never reused, and 0
+    // names no directory).
+    struct Last {
+        std::uint64_t serial, epoch;
+        std::uint32_t slot;
+    };
+    static inline constinit thread_local Last last_{0, 0, 0};
+    // The fork epoch: read without the lock on the hot path; it changes only in a forked child's
+    // fork handler, before any other thread exists there.
+    static inline constinit std::uint64_t epoch_ = 0;
+    static std::uint64_t fork_epoch() { return epoch_; }
+
+    std::uint32_t slot_slow(std::uint64_t now) {
+        Cache& cache = thread_cache();
+        std::uint32_t s = T::OVERFLOW_SLOT;
+        bool found = false;
+        for (const Entry& e : cache.entries) {
+            if (e.serial == serial_ && e.epoch == now) {
+                s = e.slot;
+                found = true;
+                break;
+            }
+        }
+        if (!found) {
+            s = take(now);
+            std::erase_if(cache.entries, [now](const Entry& e) { return e.dir.expired() || e.epoch != now; });
+            cache.entries.push_back(Entry{serial_, now, s, this->weak_from_this()});
+        }
+        last_ = Last{serial_, now, s};
+        return s;
+    }
     static Cache& thread_cache() {
         static thread_local Cache cache;
         return cache;
