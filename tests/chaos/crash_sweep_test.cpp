@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "amx/platform/scratch.hpp"
 #include "chaos/sweep_scenarios.hpp"
 #include "support/figures.hpp"
 
@@ -66,7 +67,7 @@ struct Outcome {
 Outcome run_child(const MatrixHandler& h, const SweepScenario& sc, const Plan& plan, const Trigger& t, bool count) {
     int fds[2] = {-1, -1};
     if (count && ::pipe(fds) != 0) return {};
-    const pid_t pid = ::fork();
+    const pid_t pid = fork_tied_child();
     if (pid == 0) {
         if (count) ::close(fds[0]);
         child_main(h, sc, plan, t, count ? fds[1] : -1);

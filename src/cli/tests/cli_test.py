@@ -274,15 +274,46 @@ def group_live() -> None:
     check(not (SHM / f"amx.{name}").exists(), "the demo removed its segment")
 
 
+def demo_workers(pid: int) -> list:
+    """The pids of the demo's worker processes (children of pid), read from /proc."""
+    kids = []
+    for d in Path("/proc").iterdir():
+        try:
+            stat = (d / "stat").read_text() if d.name.isdigit() else ""
+        except OSError:
+            continue
+        if stat and int(stat[stat.rindex(")") + 2:].split()[1]) == pid:
+            kids.append(int(d.name))
+    return kids
+
+
 def group_interrupts() -> None:
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         p, name = demo_segment("30")
         time.sleep(0.3)
+        kids = demo_workers(p.pid)
         p.send_signal(sig)
         p.communicate(timeout=30)
         check(p.returncode == -sig, f"demo ended by {sig.name} (returncode {p.returncode})")
         check(not (SHM / f"amx.{name}").exists(), f"{sig.name} during demo removed its segment")
+        time.sleep(0.2)
+        check(len(kids) == 2 and not any(pid_running(k) for k in kids), f"{sig.name} ended the demo's workers {kids}")
         (SHM / f"amx.{name}").unlink(missing_ok=True)
+
+    # A demo killed outright leaves its segment; the next demo removes it, not a live demo's.
+    dead, left = demo_segment("30")
+    dead.kill()
+    dead.communicate(timeout=30)
+    check((SHM / f"amx.{left}").exists(), f"SIGKILL left the demo's segment {left}")
+    live, kept = demo_segment("30")
+    r = amx("demo", "0.2", "--json")
+    check(r.returncode == OK, "the next demo passed", r)
+    check(not (SHM / f"amx.{left}").exists(), f"the next demo removed {left}")
+    check((SHM / f"amx.{kept}").exists(), f"and left the live demo's {kept}")
+    live.send_signal(signal.SIGINT)
+    live.communicate(timeout=30)
+    for x in (left, kept):
+        (SHM / f"amx.{x}").unlink(missing_ok=True)
 
     n = fresh("fsz")
     limit = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 10, 64 << 10))
