@@ -56,7 +56,7 @@ struct FdGuard {
 };
 
 Result<MappingPtr> map_fd(int fd, std::size_t size, std::string name, MappingOrigin origin = {}) {
-    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void* p = ::mmap(nullptr, size, origin.read_only ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED) return sys_fail(Errc::system_error, errno, "mmap");
     return std::make_shared<Mapping>(static_cast<std::byte*>(p), size, fd, std::move(name), origin);
 }
@@ -279,7 +279,7 @@ Result<MappingPtr> Mapping::map_again() const {
     int fd = ::dup(fd_);
     if (fd < 0) return sys_fail(Errc::system_error, errno, "dup");
     FdGuard g{fd};
-    auto m = map_fd(fd, size_, name_);
+    auto m = map_fd(fd, size_, name_, MappingOrigin{false, 0, origin_.read_only});
     if (m) g.release();
     return m;
 }
@@ -364,7 +364,7 @@ Result<MappingPtr> attach_segment(std::string_view name, const SegmentOptions& o
         return tl::unexpected(e);
     }
     auto m = std::make_shared<Mapping>(static_cast<std::byte*>(raw.p), raw.n, g.release(), std::string(name),
-                                       MappingOrigin{false, *waits});
+                                       MappingOrigin{false, *waits, o.read_only});
     raw.p = MAP_FAILED;  // now owned by m
     return m;
 }

@@ -99,6 +99,10 @@ private:
     std::uint64_t ident_ = 0;
 };
 
+// Through a read-only view (MatrixHandler::observe) every writing call below (allocate, write, free,
+// free_at, set_state, transition_state, heal, recover without dry_run) returns Errc::read_only and
+// touches nothing; the reading ones work. read_mut, raw_base_ptr and raw_matrix are unchecked
+// access: a write through what they return faults on a read-only view.
 class HandlerBase {
 public:
     template <Storable T>
@@ -106,6 +110,7 @@ public:
         return allocate_raw(sizeof(T) == 0 ? 1 : sizeof(T)).map([](Block<std::byte> b) { return Block<T>{b.offset, b.generation}; });
     }
     Result<Block<std::byte>> allocate_raw(std::uint64_t size) const {
+        if (read_only()) return refuse_write();
         auto h = heap_.allocate(size);
         if (!h) return tl::unexpected(h.error());
         return Block<std::byte>{*h + BLOCK_HEADER_SIZE, heap_.generation(*h)};  // ours: no race
@@ -114,18 +119,29 @@ public:
     // Unchecked typed access, as in the seed: the block must be live and hold a T, and the caller
     // synchronises concurrent access. Use block_at() for offsets received from elsewhere.
     template <class T>
-    void write(Block<T> b, const T& value) const { std::memcpy(ptr(b.offset), &value, sizeof(T)); }
+    Result<void> write(Block<T> b, const T& value) const {
+        if (read_only()) return refuse_write();
+        std::memcpy(ptr(b.offset), &value, sizeof(T));
+        return {};
+    }
     template <class T>
     const T& read(Block<T> b) const { return *std::launder(reinterpret_cast<const T*>(ptr(b.offset))); }
     template <class T>
     T& read_mut(Block<T> b) const { return *std::launder(reinterpret_cast<T*>(ptr(b.offset))); }
 
     template <class T>
-    Result<void> free(Block<T> b) const { return heap_.free(b.header_offset(), b.generation); }
-    Result<void> free_at(std::uint32_t header_offset) const { return heap_.free(header_offset); }
+    Result<void> free(Block<T> b) const {
+        if (read_only()) return refuse_write();
+        return heap_.free(b.header_offset(), b.generation);
+    }
+    Result<void> free_at(std::uint32_t header_offset) const {
+        if (read_only()) return refuse_write();
+        return heap_.free(header_offset);
+    }
 
     template <class T>
     Result<void> set_state(Block<T> b, std::uint32_t state) const {
+        if (read_only()) return refuse_write();
         return heap_.set_state(b.header_offset(), state, b.generation);
     }
     // Without an order: the core's defaults (acquire, acq_rel: @ST.get, @ST.transition), which the
@@ -137,10 +153,12 @@ public:
     Result<std::uint32_t> get_state(Block<T> b, Order o) const { return heap_.get_state(b.header_offset(), o, b.generation); }
     template <class T>
     Result<std::uint32_t> transition_state(Block<T> b, std::uint32_t expected, std::uint32_t next) const {
+        if (read_only()) return refuse_write();
         return heap_.transition_state(b.header_offset(), expected, next, b.generation);
     }
     template <class T>
     Result<std::uint32_t> transition_state(Block<T> b, std::uint32_t expected, std::uint32_t next, Order success) const {
+        if (read_only()) return refuse_write();
         return heap_.transition_state(b.header_offset(), expected, next, success, b.generation);
     }
 
@@ -177,12 +195,18 @@ public:
     // Safe only while every other participant is stopped or dead: refuses (contention) if another
     // live participant is registered, unless o.force. o.dry_run only reports.
     Result<RecoverReport> recover(const RecoverOptions& o = {}) const {
+        if (read_only() && !o.dry_run) return refuse_write();
         return Recoverer<ProductionHeap::Ctx>(heap_.context()).run(o, heap_.participant(), participant_alive);
     }
     // This handler's registry slot + 1 (recorded in every block it allocates), 0 if unregistered.
     std::uint32_t participant_id() const noexcept { return heap_.participant(); }
     VerifyReport verify(VerifyMode m = VerifyMode::quiescent) const { return amx::verify(heap_, m); }
-    HealReport heal() const { return heap_.heal(); }
+    Result<HealReport> heal() const {
+        if (read_only()) return refuse_write();
+        return heap_.heal();
+    }
+    // A read-only view (observe()): the writing calls return Errc::read_only.
+    bool read_only() const noexcept { return map_->read_only(); }
 
     const ProductionHeap& raw_matrix() const noexcept { return heap_; }
     std::byte* raw_base_ptr() const noexcept { return map_->base(); }
@@ -193,6 +217,9 @@ public:
 protected:
     HandlerBase(MappingPtr map, ProductionHeap heap) : map_(std::move(map)), heap_(heap) { heap_.keep_alive(map_); }
     std::byte* ptr(std::uint32_t off) const noexcept { return map_->base() + off; }
+    tl::unexpected<Error> refuse_write() const {
+        return tl::unexpected(Error{Errc::read_only, 0, 0, "/dev/shm" + shm_path(map_->name()) + " is open read-only"});
+    }
 
     MappingPtr map_;
     ProductionHeap heap_;
@@ -215,8 +242,8 @@ public:
     static Result<MatrixHandler> attach(std::string_view id, const SegmentOptions& o = {});
     static Result<MatrixHandler> in_memory(std::uint64_t size);
     // A view for tools that only look: attaches read-only (o.read_only is forced: PROT_READ) and does
-    // not register as a participant. Only the reading operations (stats, verify, get_state, read,
-    // raw_matrix) may be used; a writing one faults.
+    // not register as a participant. The reading operations work; every writing one returns
+    // Errc::read_only and writes nothing (see HandlerBase).
     static Result<SharedHandler> observe(std::string_view id, SegmentOptions o = {});
     // Wraps an existing mapping (e.g. Mapping::map_again()) after checking its header.
     static Result<MatrixHandler> from_mapping(MappingPtr map);
