@@ -284,6 +284,14 @@ Result<MappingPtr> Mapping::map_again() const {
     return m;
 }
 
+Result<MappingPtr> Mapping::map_private() const {
+    const bool file = fd_ >= 0;
+    void* p = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, file ? MAP_PRIVATE : MAP_PRIVATE | MAP_ANONYMOUS, fd_, 0);
+    if (p == MAP_FAILED) return sys_fail(Errc::system_error, errno, "mmap (private)");
+    if (!file) std::memcpy(p, base_, size_);  // memory without a file behind it: a copy of its bytes
+    return std::make_shared<Mapping>(static_cast<std::byte*>(p), size_, -1, name_);
+}
+
 Result<void> validate_name(std::string_view name) {
     if (name.empty() || name == "." || name == "..") return err(Errc::invalid_name, name.size(), 0, std::string(name));
     if (name.size() > MAX_NAME_LENGTH) return err(Errc::name_too_long, name.size(), MAX_NAME_LENGTH, {});

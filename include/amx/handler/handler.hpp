@@ -181,21 +181,20 @@ public:
     // Block statistics plus the registered participants.
     Stats stats() const {
         Stats s = amx::stats(heap_);
-        const Registry<ProductionHeap::Ctx> reg(heap_.context());
-        for (std::uint32_t i = 0; i < ProductionHeap::Layout::REGISTRY_SLOTS; ++i) {
-            const std::uint64_t v = reg.read(i);
-            if (v == 0) continue;
-            const bool alive = participant_alive(participant_pid(v), participant_start(v));
-            s.participants.push_back({i, participant_pid(v), alive});
+        for_each_participant([&](std::uint32_t slot, std::uint32_t pid, bool alive) {
+            s.participants.push_back({slot, pid, alive});
             ++(alive ? s.live_participants : s.dead_participants);
-        }
+        });
         return s;
     }
     // Rebuilds lists and bitmaps from the physical chain (docs/RELIABILITY.md). Never implicit.
     // Safe only while every other participant is stopped or dead: refuses (contention) if another
-    // live participant is registered, unless o.force. o.dry_run only reports.
+    // live participant is registered, unless o.force. o.dry_run writes nothing to the segment: it
+    // runs the same recover on a private copy-on-write mapping (Mapping::map_private), so its
+    // report holds what the apply would do and leave (blocks_after, merged, listed, free_bytes...).
     Result<RecoverReport> recover(const RecoverOptions& o = {}) const {
-        if (read_only() && !o.dry_run) return refuse_write();
+        if (o.dry_run) return recover_on_private_copy(o);
+        if (read_only()) return refuse_write();
         return Recoverer<ProductionHeap::Ctx>(heap_.context()).run(o, heap_.participant(), participant_alive);
     }
     // This handler's registry slot + 1 (recorded in every block it allocates), 0 if unregistered.
@@ -217,6 +216,16 @@ public:
 protected:
     HandlerBase(MappingPtr map, ProductionHeap heap) : map_(std::move(map)), heap_(heap) { heap_.keep_alive(map_); }
     std::byte* ptr(std::uint32_t off) const noexcept { return map_->base() + off; }
+    Result<RecoverReport> recover_on_private_copy(RecoverOptions o) const;  // handler.cpp
+    // fn(slot, pid, alive) for every registered participant.
+    template <class Fn>
+    void for_each_participant(Fn&& fn) const {
+        const Registry<ProductionHeap::Ctx> reg(heap_.context());
+        for (std::uint32_t i = 0; i < ProductionHeap::Layout::REGISTRY_SLOTS; ++i) {
+            const std::uint64_t v = reg.read(i);
+            if (v != 0) fn(i, participant_pid(v), participant_alive(participant_pid(v), participant_start(v)));
+        }
+    }
     tl::unexpected<Error> refuse_write() const {
         return tl::unexpected(Error{Errc::read_only, 0, 0, "/dev/shm" + shm_path(map_->name()) + " is open read-only"});
     }

@@ -47,6 +47,11 @@ public:
     bool read_only() const noexcept { return origin_.read_only; }
     // Maps the same segment again at another address (read-only again if this one is).
     Result<std::shared_ptr<Mapping>> map_again() const;
+    // A private copy-on-write mapping of the same bytes (MAP_PRIVATE): writes through it stay in
+    // this process and never reach the segment; pages it has not written show the segment's
+    // current bytes. Works on a read-only mapping too. A mapping with no file behind it (fd -1, built
+    // by a caller from its own memory) gets a private copy of its bytes instead.
+    Result<std::shared_ptr<Mapping>> map_private() const;
     // The open file behind the mapping (for identity checks); -1 once closed.
     int fd() const noexcept { return fd_; }
 

@@ -173,6 +173,8 @@ def group_commands() -> None:
         expect(["map", n], USAGE, "--svg")
         rec = expect_json(["recover", n])
         check(rec.get("dry_run") is True and rec["orphans"] == [] and rec["leaked"] == [], f"recover dry run: {rec}")
+        check(rec.get("blocks_before") == rec.get("blocks_after") == 1 and rec["listed"] == 1
+              and rec["free_bytes"] == stats["free_bytes"], f"the dry run says what the apply would leave: {rec}")
         expect(["recover", n], OK, "nothing was written; pass --apply", stream="stdout")
         rec = expect_json(["recover", n, "--apply"])
         check(rec.get("dry_run") is False, f"recover --apply: {rec}")
@@ -355,8 +357,12 @@ def group_dead() -> None:
         r = expect_json(["recover", n])
         check(len(r.get("orphans", [])) == dead[0]["blocks"] and r["orphans_reclaimed"] is False, f"recover dry run: {r}")
         check(expect_json(["stats", n]).get("dead_held_blocks") == dead[0]["blocks"], "the dry run changed nothing")
+        dry = expect_json(["recover", n, "--reclaim-dead"])
         r = expect_json(["recover", n, "--apply", "--reclaim-dead"])
         check(r.get("orphans_reclaimed") is True, f"recover --apply --reclaim-dead: {r}")
+        after = ["blocks_before", "blocks_after", "merged", "listed", "free_bytes", "prev_fixed", "orphan_bytes"]
+        check(dry.get("dry_run") is True and dry["blocks_after"] > 0 and all(dry[k] == r[k] for k in after),
+              f"the dry run foretold the apply: {dry} vs {r}")
         expect(["heal", n], OK)
         v = expect_json(["verify", n, "--after-heal"])
         s = expect_json(["stats", n])
