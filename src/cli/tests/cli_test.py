@@ -229,14 +229,62 @@ def demo_segment(seconds: str):
     return p, parts[2].rstrip(",")
 
 
+def both(args, code: int, *words):
+    """amx ARGS as text (exit `code`, each word on stdout, or stderr when it fails) and with --json
+    (the same exit, one JSON document; an error one says ok false, the exit and the first word)."""
+    expect(args, code, *words, stream="stdout" if code == OK else "stderr")
+    j = expect_json(args, code)
+    if code != OK:
+        check(j.get("ok") is False and j.get("exit") == code and (not words or words[0] in j.get("error", "")),
+              f"amx {' '.join(args)} --json: the error document {j}")
+    return j
+
+
+def every_command_live(name: str) -> None:
+    """Every command against the live demo segment (3 live participants), with and without --json."""
+    lst = both(["list"], OK, name)
+    row = [s for s in lst.get("segments", []) if s["name"] == name]
+    check(len(row) == 1 and row[0]["live_participants"] == 3 and row[0]["creator_alive"] is True, f"list: {row}")
+    info = both(["info", name], OK, f"name {name}")
+    check(info.get("header", {}).get("capacity") == 16 << 20, f"info: {info.get('header')}")
+    st = both(["stats", name], OK, "participants: 3 live, 0 dead")
+    check(st.get("live_participants") == 3 and st.get("blocks", 0) >= 1, f"stats: {st}")
+    r = amx("stats", name, "--watch", "0.05", "--count", "2", "--json")
+    check(r.returncode == OK and len([x for x in r.stdout.splitlines() if json.loads(x)["name"] == name]) == 2, "stats --watch", r)
+    both(["verify", name], FAILED, "other live participant", "--snapshot")
+    v = both(["verify", name, "--snapshot"], OK, "snapshot of a live segment")
+    check(v.get("conclusive") is False and len(v.get("other_live_participants", [])) == 3, f"verify --snapshot: {v}")
+    d = both(["dump", name], OK, "offset")
+    check(d.get("blocks") and all("state" in b for b in d["blocks"]), f"dump: {len(d.get('blocks', []))} blocks")
+    with tempfile.TemporaryDirectory() as tmp:
+        m = both(["map", name, "--svg", f"{tmp}/live.svg"], OK, "blocks")
+        check(m.get("blocks", 0) >= 1 and ET.parse(f"{tmp}/live.svg").getroot().findall("{http://www.w3.org/2000/svg}g"),
+              f"map: a well-formed SVG with blocks {m}")
+    rec = both(["recover", name], OK, "other live participant", "nothing was written")
+    check(rec.get("dry_run") is True and rec.get("live_participants") == 4 and rec.get("blocks_after", 0) >= 1,
+          f"recover (dry run, amx registered too): {rec}")
+    both(["recover", name, "--apply"], FAILED, "other live participant", "--force")
+    h = both(["heal", name], OK, "heal:")
+    check(h.get("corrupt") is False, f"heal: {h}")
+    both(["unlink", name], FAILED, "in use by")
+    both(["create", name, "1M"], FAILED, "already exists")
+    dj = both(["demo", "0.2"], OK, "demo:")
+    check(dj.get("ok") is True and dj.get("name") != name, f"a second demo beside the live one: {dj}")
+    both(["layout"], OK, "| area |")
+    check((SHM / f"amx.{name}").exists(), "the live segment is still there")
+
+
 def group_live() -> None:
-    p, name = demo_segment("6")
+    p, name = demo_segment("8")
     try:
         time.sleep(0.3)  # the workers attach
+        t0 = time.monotonic()
+        every_command_live(name)
+        print(f"every command against the live demo: {time.monotonic() - t0:.1f} s")
         refused = snap = 0
         others_seen = 0
         start, runs = time.monotonic(), 0
-        while runs < 10 and time.monotonic() - start < 3:  # the demo runs 6 s: it stays live meanwhile
+        while runs < 10 and time.monotonic() - start < 3:  # the demo runs 8 s: it stays live meanwhile
             runs += 1
             r = amx("verify", name)
             check(r.returncode in (FAILED, OK), f"verify on a live segment never reports violations (exit {r.returncode})", r)
@@ -255,17 +303,6 @@ def group_live() -> None:
             time.sleep(0.1)
         check(runs >= 3 and refused == runs, f"verify refused on every live run ({refused} of {runs})")
         check(others_seen == 3, f"--snapshot named the demo's 3 other processes (saw at most {others_seen})")
-        row = [s for s in json.loads(amx("list", "--json").stdout)["segments"] if s["name"] == name]
-        check(len(row) == 1 and row[0]["live_participants"] == 3 and row[0]["creator_alive"] is True, f"list of the live demo: {row}")
-        expect(["unlink", name], FAILED, "in use by")
-        expect(["recover", name], OK, "other live participant", "nothing was written", stream="stdout")
-        expect(["recover", name, "--apply"], FAILED, "other live participant", "--force")
-        check(amx("heal", name).returncode == OK, "heal runs on a live segment")
-        check(amx("dump", name, "--json").returncode == OK and amx("info", name).returncode == OK, "dump and info on a live segment")
-        with tempfile.TemporaryDirectory() as d:
-            r = amx("map", name, "--svg", f"{d}/live.svg")
-            check(r.returncode == OK and ET.parse(f"{d}/live.svg").getroot().findall("{http://www.w3.org/2000/svg}g"),
-                  "map of a live segment is a well-formed SVG with blocks", r)
         out, err = p.communicate(timeout=60)
         check(p.returncode == OK, f"the demo passed while we looked (exit {p.returncode}): {out[-300:]} {err[-300:]}")
     finally:
