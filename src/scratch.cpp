@@ -11,9 +11,9 @@
 
 #include <atomic>
 #include <cerrno>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
 
 #include "amx/platform/segment.hpp"
@@ -26,11 +26,13 @@ constexpr std::size_t MAX_KIND = 16;
 constexpr const char* SHM_DIR = "/dev/shm";
 
 // What the signal handler reads: the prefixes "amx.<kind>-<pid>-<start>-" this process registered.
-// A prefix is written before the count that publishes it (@SC.publish).
+// Registrations are serialised by `adding`; a prefix is written before the count that publishes it
+// (@SC.publish), so the handler, which takes no lock, never reads a half-written one.
 struct Prefixes {
     char text[MAX_KINDS][64];
     pid_t owner[MAX_KINDS];
     std::atomic<int> count{0};
+    std::mutex adding;
 };
 Prefixes g_prefixes;
 
@@ -58,6 +60,7 @@ std::string own_prefix(std::string_view kind) {
 }
 
 void register_prefix(const std::string& prefix) {
+    const std::lock_guard<std::mutex> lock(g_prefixes.adding);
     // @SC.lookup acquire: pairs with @SC.publish (the prefixes below the count are written).
     const int n = g_prefixes.count.load(std::memory_order_acquire);
     for (int i = 0; i < n; ++i) {

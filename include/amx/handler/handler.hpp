@@ -227,7 +227,8 @@ protected:
         }
     }
     tl::unexpected<Error> refuse_write() const {
-        return tl::unexpected(Error{Errc::read_only, 0, 0, "/dev/shm" + shm_path(map_->name()) + " is open read-only"});
+        const std::string what = map_->name().empty() ? std::string("the segment") : "/dev/shm" + shm_path(map_->name());
+        return tl::unexpected(Error{Errc::read_only, 0, 0, what + " is open read-only"});
     }
 
     MappingPtr map_;
