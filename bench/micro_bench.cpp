@@ -131,11 +131,11 @@ void BM_Heal(benchmark::State& state) {
     if (!f.error.empty()) return state.SkipWithError(f.error.c_str());
     for (auto _ : state) {
         const auto r = f.m->heal();
-        if (r.corrupt) {
-            state.SkipWithError("heal found a corrupt list");
+        if (!r || r->corrupt) {
+            state.SkipWithError("heal failed or found a corrupt list");
             break;
         }
-        benchmark::DoNotOptimize(r.listed);
+        benchmark::DoNotOptimize(r->listed);
     }
     const auto v = f.m->verify(amx::VerifyMode::after_heal);
     if (!v.ok()) state.SkipWithError(v.to_string().c_str());

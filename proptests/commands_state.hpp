@@ -77,8 +77,8 @@ struct Transition : Cmd {
 struct Heal : Cmd {
     explicit Heal(const Model&) {}
     void run(const Model& s0, Sut& sut) const override {
-        const HealReport hr = sut.h.heal();
-        RC_ASSERT(!hr.corrupt);
+        const auto hr = sut.h.heal();
+        RC_ASSERT(hr && !hr->corrupt);
         const VerifyReport rep = sut.h.verify(VerifyMode::after_heal);
         if (!rep.ok()) RC_FAIL("CO1 after heal: " + rep.to_string());
         if (s0.live.empty()) RC_ASSERT(rep.blocks == 1u);  // P6: all free + heal = one block

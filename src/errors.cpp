@@ -35,6 +35,7 @@ const char* errc_name(Errc e) noexcept {
         case Errc::not_ours: return "not_ours";
         case Errc::symlink: return "symlink";
         case Errc::permission_denied: return "permission_denied";
+        case Errc::read_only: return "read_only";
     }
     return "unknown";
 }

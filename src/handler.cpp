@@ -4,6 +4,32 @@ namespace amx {
 
 template class Heap<StdAtomicPolicy, DefaultGeometry>;
 
+// The dry run: recover applied to a private copy-on-write mapping. Beside live participants the walk
+// reads a chain they are changing and can meet a header a merge has just killed (a torn read, not
+// corruption): it walks again, up to LIVE_WALKS times, as the core's own dry run does; a chain
+// broken at every walk is reported. A plan that fails writes nothing, so one private mapping serves
+// every walk.
+Result<RecoverReport> HandlerBase::recover_on_private_copy(RecoverOptions o) const {
+    auto copy = map_->map_private();
+    if (!copy) return tl::unexpected(copy.error());
+    StdAtomicPolicy::Memory mem((*copy)->base(), (*copy)->size());
+    auto heap = ProductionHeap::attach(mem);
+    if (!heap) return tl::unexpected(heap.error());
+    o.dry_run = false;
+    o.force = true;  // on the copy, others' liveness refuses nothing (it is reported all the same)
+    using R = Recoverer<ProductionHeap::Ctx>;
+    bool others_live = false;
+    for_each_participant([&](std::uint32_t slot, std::uint32_t, bool alive) { others_live |= alive && slot + 1 != heap_.participant(); });
+    const int walks = others_live ? R::LIVE_WALKS : 1;
+    Result<RecoverReport> r = fail(Errc::corrupted);
+    for (int walk = 0; walk < walks; ++walk) {
+        r = R(heap->context()).run(o, heap_.participant(), participant_alive);
+        if (r || r.error().code != Errc::corrupted) break;
+    }
+    if (r) r->dry_run = true;
+    return r;
+}
+
 Result<MatrixHandler> MatrixHandler::from_mapping(MappingPtr map) {
     StdAtomicPolicy::Memory mem(map->base(), map->size());
     auto heap = ProductionHeap::attach(mem);

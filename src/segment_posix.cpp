@@ -56,7 +56,7 @@ struct FdGuard {
 };
 
 Result<MappingPtr> map_fd(int fd, std::size_t size, std::string name, MappingOrigin origin = {}) {
-    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void* p = ::mmap(nullptr, size, origin.read_only ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED) return sys_fail(Errc::system_error, errno, "mmap");
     return std::make_shared<Mapping>(static_cast<std::byte*>(p), size, fd, std::move(name), origin);
 }
@@ -279,9 +279,17 @@ Result<MappingPtr> Mapping::map_again() const {
     int fd = ::dup(fd_);
     if (fd < 0) return sys_fail(Errc::system_error, errno, "dup");
     FdGuard g{fd};
-    auto m = map_fd(fd, size_, name_);
+    auto m = map_fd(fd, size_, name_, MappingOrigin{false, 0, origin_.read_only});
     if (m) g.release();
     return m;
+}
+
+Result<MappingPtr> Mapping::map_private() const {
+    const bool file = fd_ >= 0;
+    void* p = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, file ? MAP_PRIVATE : MAP_PRIVATE | MAP_ANONYMOUS, fd_, 0);
+    if (p == MAP_FAILED) return sys_fail(Errc::system_error, errno, "mmap (private)");
+    if (!file) std::memcpy(p, base_, size_);  // memory without a file behind it: a copy of its bytes
+    return std::make_shared<Mapping>(static_cast<std::byte*>(p), size_, -1, name_);
 }
 
 Result<void> validate_name(std::string_view name) {
@@ -364,7 +372,7 @@ Result<MappingPtr> attach_segment(std::string_view name, const SegmentOptions& o
         return tl::unexpected(e);
     }
     auto m = std::make_shared<Mapping>(static_cast<std::byte*>(raw.p), raw.n, g.release(), std::string(name),
-                                       MappingOrigin{false, *waits});
+                                       MappingOrigin{false, *waits, o.read_only});
     raw.p = MAP_FAILED;  // now owned by m
     return m;
 }

@@ -8,17 +8,20 @@
 #include <vector>
 
 #include "amx/handler/handler.hpp"
+#include "support/scratch.hpp"
 #include "support/test_heap.hpp"
 
 namespace {
 
+[[maybe_unused]] auto* const g_scratch = amx::test::scratch_environment("fork");
+
 TEST(Fork, ChildAllocatesParentReadsAndFrees) {
-    const std::string name = amx::random_name();
+    const std::string name = amx::scratch_name("fork");
     auto parent = amx::MatrixHandler::create(name, 1 << 20);
     ASSERT_TRUE(parent) << parent.error().message();
     int fds[2];
     ASSERT_EQ(pipe(fds), 0);
-    const pid_t pid = fork();
+    const pid_t pid = amx::fork_tied_child();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
         close(fds[0]);

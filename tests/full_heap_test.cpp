@@ -17,9 +17,12 @@
 
 #include "amx/handler/handler.hpp"
 #include "support/figures.hpp"
+#include "support/scratch.hpp"
 
 namespace amx {
 namespace {
+
+[[maybe_unused]] auto* const g_scratch = test::scratch_environment("fullheap");
 
 constexpr std::uint64_t SEGMENT = 1 << 20;
 constexpr int CALLS = 2000;  // per caller
@@ -119,7 +122,7 @@ TEST(FullHeap, TwoThreadsFillingTogetherEndInOutOfMemory) {
 
 // Two processes on one named segment: each child hammers and reports its tally through a pipe.
 TEST(FullHeap, TwoProcessesGetOutOfMemoryNeverContention) {
-    const std::string name = "fullheap-" + std::to_string(::getpid());
+    const std::string name = scratch_name("fullheap");
     auto h = MatrixHandler::create(name, SEGMENT);
     ASSERT_TRUE(h) << h.error().message();
     ASSERT_EQ(fill(*h, 16), Errc::out_of_memory);
@@ -127,7 +130,7 @@ TEST(FullHeap, TwoProcessesGetOutOfMemoryNeverContention) {
     ASSERT_EQ(::pipe(fds), 0);
     std::vector<pid_t> kids;
     for (int k = 0; k < 2; ++k) {
-        const pid_t pid = ::fork();
+        const pid_t pid = fork_tied_child();
         if (pid == 0) {
             ::close(fds[0]);
             auto mine = MatrixHandler::attach(name);

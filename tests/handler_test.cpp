@@ -57,7 +57,7 @@ TEST(Handler, BlockAtValidatesForeignOffsets) {
 }
 
 // observe(): a read-only view (PROT_READ, no registry slot) that reads what the owner wrote; a write
-// through it faults.
+// through read_mut's unchecked reference faults (the checked writing calls: badinput R74).
 TEST(Handler, ObserveIsReadOnlyAndDoesNotRegister) {
     const std::string name = random_name();
     auto h = MatrixHandler::create(name, 1 << 16);

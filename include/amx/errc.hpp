@@ -44,6 +44,8 @@ enum class Errc : int {
     not_ours = 38,         // die(): the file at the name is not the segment we mapped
     symlink = 39,          // the name is a symbolic link (never followed)
     permission_denied = 40,  // the file exists but this process may not open it; detail = errno
+    read_only = 41,          // a writing call through a read-only view (MatrixHandler::observe);
+                             // nothing was written
 };
 
 const std::error_category& amx_category() noexcept;

@@ -409,7 +409,9 @@ int cmd_verify(const amx::HandlerBase& h, bool after_heal, bool snapshot) {
 }
 
 int cmd_heal(const amx::HandlerBase& h) {
-    const auto r = h.heal();
+    const auto healed = h.heal();
+    if (!healed) return fail_with(healed.error(), h.name());
+    const amx::HealReport& r = *healed;
     if (g_json) emit({{"name", h.name()}, {"detached", r.detached}, {"merged", r.merged}, {"listed", r.listed}, {"corrupt", r.corrupt}});
     else fmt::print("heal: {} detached, {} merged, {} listed{}\n", r.detached, r.merged, r.listed, r.corrupt ? ", CORRUPT chain" : "");
     return r.corrupt ? VIOLATIONS : OK;

@@ -1,11 +1,11 @@
 // amx demo: two processes run the original's workload on a fresh segment, then heal and verify.
-// SIGINT/SIGTERM kill the workers and remove the segment.
-#include <sys/mman.h>
+// The segment has a scratch name (amx/platform/scratch.hpp), as the multi-process tests' do:
+// SIGINT/SIGTERM/SIGHUP remove it (the workers, tied to the demo, die with it), and a demo first
+// removes what earlier demos killed outright left.
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "amx/platform/scratch.hpp"
 #include "tool.hpp"
 
 namespace amx::tool {
@@ -53,51 +54,31 @@ int demo_worker(const std::string& name, std::uint32_t id, double seconds) {
     return broken == 0 ? 0 : 1;
 }
 
-// What the demo's signal handler needs: the segment's path and the workers (async-signal-safe).
-char g_demo_path[256];
-pid_t g_demo_kids[2];
-
-void demo_interrupted(int sig) {
-    for (pid_t k : g_demo_kids) {
-        if (k > 0) ::kill(k, SIGKILL);
-    }
-    if (g_demo_path[0]) ::shm_unlink(g_demo_path);
-    ::signal(sig, SIG_DFL);
-    ::raise(sig);
-}
-
 }  // namespace
 
 int cmd_demo(double seconds) {
-    const std::string name = amx::random_name();
-    std::snprintf(g_demo_path, sizeof g_demo_path, "%s", amx::shm_path(name).c_str());
-    std::signal(SIGINT, demo_interrupted);
-    std::signal(SIGTERM, demo_interrupted);
+    amx::sweep_dead_scratch("demo");
+    amx::remove_scratch_on_signals();
+    const std::string name = amx::scratch_name("demo");
     auto h = amx::MatrixHandler::create(name, 16u << 20);
     if (!h) return fail_with(h.error(), name);
     if (!g_json) fmt::print("demo: segment {}, 16 MiB, 2 processes x {:.1f} s\n", name, seconds);
     std::fflush(stdout);
+    pid_t kids[2] = {};
     for (std::uint32_t i = 0; i < 2; ++i) {
-        const pid_t pid = fork();
-        if (pid == 0) {
-            std::signal(SIGINT, SIG_DFL);
-            std::signal(SIGTERM, SIG_DFL);
-            _exit(demo_worker(name, i, seconds));
-        }
-        g_demo_kids[i] = pid;
+        kids[i] = amx::fork_tied_child();
+        if (kids[i] == 0) _exit(demo_worker(name, i, seconds));
     }
     int failed = 0;
-    for (pid_t& pid : g_demo_kids) {
+    for (const pid_t pid : kids) {
         int st = 0;
         waitpid(pid, &st, 0);
-        pid = 0;
         failed += !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     }
     h->heal();
     const auto r = h->verify(amx::VerifyMode::after_heal);
     const auto s = h->stats();
     (void)h->die();
-    g_demo_path[0] = 0;
     const bool ok = failed == 0 && r.ok() && s.blocks == 1;
     if (g_json) {
         emit({{"name", name}, {"seconds", seconds}, {"failed_workers", failed}, {"verify_ok", r.ok()}, {"blocks_after_heal", s.blocks},

@@ -15,7 +15,7 @@ class Files : public LiveSegment {
 protected:
     // A bystander name for the hostile file, removed at the end of the test.
     std::string other() {
-        others_.push_back(std::make_unique<ShmGuard>(fresh_name("bi")));
+        others_.push_back(std::make_unique<ShmGuard>(scratch_name("bi")));
         return others_.back()->name;
     }
     std::vector<std::unique_ptr<ShmGuard>> others_;

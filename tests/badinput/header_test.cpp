@@ -100,7 +100,7 @@ class Lifecycle : public LiveSegment {};
 // Truncated or extended after creation: the file size no longer matches the header's capacity.
 TEST_F(Lifecycle, R41_R42_FileSizeChanged) {
     for (std::uint64_t size : {std::uint64_t{CAPACITY / 2}, std::uint64_t{2 * CAPACITY}}) {
-        const std::string n = fresh_name("bi");
+        const std::string n = scratch_name("bi");
         ShmGuard g(n);
         { ASSERT_TRUE(create_segment(n, CAPACITY)); }
         ASSERT_EQ(::truncate(shm_file(n).c_str(), static_cast<off_t>(size)), 0);
@@ -117,7 +117,7 @@ TEST_F(Lifecycle, R41_R42_FileSizeChanged) {
 // Then the creator is killed mid-initialization: the kernel drops its lock and attach reports
 // stale_init at once.
 TEST_F(Lifecycle, R45_SlowCreatorThenKilled) {
-    const std::string n = fresh_name("bi");
+    const std::string n = scratch_name("bi");
     ShmGuard g(n);
     int ready[2];
     ASSERT_EQ(::pipe(ready), 0);

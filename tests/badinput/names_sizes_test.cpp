@@ -8,7 +8,7 @@
 namespace amx::testing_support {
 namespace {
 
-[[maybe_unused]] auto* const g_sweep = ::testing::AddGlobalTestEnvironment(new SweepEnvironment("bi"));
+[[maybe_unused]] auto* const g_scratch = test::scratch_environment("bi");
 
 class Names : public LiveSegment {
 protected:
@@ -56,7 +56,7 @@ TEST_F(Names, R09_TooLong) {
 class Sizes : public LiveSegment {
 protected:
     void expect_refused(std::uint64_t size, std::uint64_t expected) {
-        const std::string n = fresh_name("bi");
+        const std::string n = scratch_name("bi");
         ShmGuard g(n);
         const auto r = create_segment(n, size);
         ASSERT_FALSE(r);
@@ -89,7 +89,7 @@ TEST_F(Sizes, R13_FourGiBAndAbove) {
 // posix_fallocate fails (here through RLIMIT_FSIZE, as a full /dev/shm would with ENOSPC): the
 // create fails at once with no_space instead of a SIGBUS on first touch, and the name is removed.
 TEST_F(Sizes, R14_NoSpace) {
-    const std::string n = fresh_name("bi");
+    const std::string n = scratch_name("bi");
     ShmGuard g(n);
     const int rc = in_child([&] {
         ::signal(SIGXFSZ, SIG_IGN);
@@ -109,7 +109,7 @@ TEST_F(Sizes, R15_InsecureModeOption) {
     for (mode_t mode : {0666, 0644, 0606, 0700, 04600, 0}) {
         SegmentOptions o;
         o.mode = mode;
-        const std::string n = fresh_name("bi");
+        const std::string n = scratch_name("bi");
         ShmGuard g(n);
         const auto r = create_segment(n, CAPACITY, o);
         ASSERT_FALSE(r) << std::oct << mode;

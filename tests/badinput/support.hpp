@@ -1,4 +1,4 @@
-// Shared by the bad-input and multi-process tests: names that clean up after themselves, a live
+// Shared by the bad-input and multi-process tests: guards that remove a name, a live
 // segment holding patterned blocks (the bystander every hostile input must leave untouched), raw
 // file and header helpers, and child processes that report an error code.
 #pragma once
@@ -21,17 +21,11 @@
 
 #include "amx/handler/handler.hpp"
 #include "support/cli.hpp"
+#include "support/scratch.hpp"
 #include "support/test_heap.hpp"
 
 namespace amx::testing_support {
 
-// Every name a test creates starts with "<kind><pid>-", so leftovers of a crashed run can be
-// attributed and swept (see sweep_names).
-inline std::string fresh_name(const char* kind) {
-    static unsigned counter = 0;
-    return std::string(kind) + std::to_string(::getpid()) + "-" + std::to_string(++counter) + "-" +
-           amx::random_name().substr(1, 8);
-}
 inline std::string shm_file(const std::string& name) { return "/dev/shm/amx." + name; }
 
 // Removes whatever sits at the name (file, directory, FIFO, socket, symlink) when it goes out of
@@ -47,49 +41,14 @@ struct ShmGuard {
     ShmGuard& operator=(const ShmGuard&) = delete;
 };
 
-// Removes /dev/shm/amx.<kind><pid>-* left by this process (pid == getpid()) or by dead ones.
-inline int sweep_names(const char* kind, bool only_dead) {
-    int removed = 0;
-    const std::string prefix = std::string("amx.") + kind;
-    DIR* d = ::opendir("/dev/shm");
-    if (d == nullptr) return 0;
-    while (dirent* e = ::readdir(d)) {
-        const std::string n = e->d_name;
-        if (n.rfind(prefix, 0) != 0) continue;
-        const long pid = std::strtol(n.c_str() + prefix.size(), nullptr, 10);
-        const bool mine = pid == ::getpid();
-        const bool dead = pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
-        if ((only_dead && dead) || (!only_dead && mine)) {
-            std::error_code ec;
-            if (std::filesystem::remove("/dev/shm/" + n, ec)) ++removed;
-        }
-    }
-    ::closedir(d);
-    return removed;
-}
-
-class SweepEnvironment : public ::testing::Environment {
-public:
-    explicit SweepEnvironment(const char* kind) : kind_(kind) {}
-    void SetUp() override {
-        if (int n = sweep_names(kind_, true); n > 0) std::printf("swept %d names left by dead runs\n", n);
-    }
-    void TearDown() override {
-        if (int n = sweep_names(kind_, false); n > 0) std::printf("swept %d names this run left\n", n);
-    }
-
-private:
-    const char* kind_;
-};
-
-// main() of a multi-process test: gtest, the name sweep of `kind`, and one positive integer option
+// main() of a multi-process test: gtest, the scratch names of `kind` (support/scratch.hpp), and one positive integer option
 // `flag` ("--rounds", "--seconds"; given as --rounds=N or --rounds N) that sets *value.
 inline int run_with_sweep(int argc, char** argv, const char* kind, const char* flag, const char* help, int* value) {
     ::testing::InitGoogleTest(&argc, argv);  // takes the --gtest_* flags out of argv
     CLI::App app{"A multi-process test; segments an earlier run left behind are removed first."};
     app.add_option(flag, *value, help)->check(CLI::PositiveNumber);
     if (const auto rc = amx::test::parse_cli(app, argc, argv)) return *rc;
-    ::testing::AddGlobalTestEnvironment(new SweepEnvironment(kind));
+    test::scratch_environment(kind);
     return RUN_ALL_TESTS();
 }
 
@@ -162,7 +121,7 @@ protected:
     static constexpr std::uint32_t USER_STATE = 60;
 
     void SetUp() override {
-        name_ = fresh_name("bi");
+        name_ = scratch_name("bi");
         guard_.emplace(name_);
         auto h = MatrixHandler::create(name_, CAPACITY);
         ASSERT_TRUE(h) << h.error().message();

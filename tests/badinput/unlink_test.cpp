@@ -53,7 +53,7 @@ TEST_F(Unlink, R50_NowOwnedByAnotherUser) {
 }
 
 TEST_F(Unlink, R51_NameNowASymlink) {
-    const std::string target = fresh_name("bi");
+    const std::string target = scratch_name("bi");
     ShmGuard g(target);
     auto other = MatrixHandler::create(target, CAPACITY);
     ASSERT_TRUE(other);

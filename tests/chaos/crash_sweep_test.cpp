@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "amx/platform/scratch.hpp"
 #include "chaos/sweep_scenarios.hpp"
 #include "support/figures.hpp"
 
@@ -66,7 +67,7 @@ struct Outcome {
 Outcome run_child(const MatrixHandler& h, const SweepScenario& sc, const Plan& plan, const Trigger& t, bool count) {
     int fds[2] = {-1, -1};
     if (count && ::pipe(fds) != 0) return {};
-    const pid_t pid = ::fork();
+    const pid_t pid = fork_tied_child();
     if (pid == 0) {
         if (count) ::close(fds[0]);
         child_main(h, sc, plan, t, count ? fds[1] : -1);
@@ -91,11 +92,20 @@ struct Totals {
 // The parent's checks after the child is gone. Returns an empty string when all hold.
 std::string check_after(MatrixHandler& h, const Plan& plan, Totals& tot) {
     const std::vector<std::byte> before(h.raw_base_ptr(), h.raw_base_ptr() + h.segment_size());
-    auto dry = h.recover({.dry_run = true});
+    auto dry = h.recover({.dry_run = true, .reclaim_dead = true});
     if (!dry) return "dry run failed: " + dry.error().message() + " " + dry.error().context;
     if (std::memcmp(before.data(), h.raw_base_ptr(), before.size()) != 0) return "dry run wrote to the segment";
     auto rep = h.recover({.reclaim_dead = true});
     if (!rep) return "recover failed: " + rep.error().message() + " " + rep.error().context;
+    // The dry run reports what the apply does and leaves, figure for figure.
+    auto figures = [](const RecoverReport& r) {
+        return std::vector<std::uint64_t>{r.blocks_before, r.blocks_after, r.transient, r.merged, r.listed, r.prev_fixed,
+                                          r.heals_reset, r.transit_reset, r.slots_released, r.free_bytes, r.orphan_bytes,
+                                          r.orphans.size(), r.leaked.size()};
+    };
+    if (figures(*dry) != figures(*rep)) {
+        return "the dry run foretold " + dry->to_string() + ", the apply did " + rep->to_string();
+    }
     if (!rep->leaked.empty()) return "unattributed blocks: " + rep->to_string();
     const VerifyReport v = h.verify(VerifyMode::after_heal);
     if (!v.ok()) return "verify after recover: " + v.to_string() + rep->to_string();

@@ -113,6 +113,9 @@ TEST(Recover, DryRunWritesNothingAndCleanSegmentStaysClean) {
     ASSERT_TRUE(rep) << rep.error().message();
     EXPECT_EQ(rep->merged, 0u);
     EXPECT_EQ(rep->listed, 1u);
+    EXPECT_EQ(dry->blocks_after, rep->blocks_after) << "the dry run reports what the apply leaves";
+    EXPECT_EQ(dry->listed, rep->listed);
+    EXPECT_EQ(dry->free_bytes, rep->free_bytes);
     EXPECT_TRUE(rep->leaked.empty());
     EXPECT_TRUE(h->verify(VerifyMode::after_heal).ok());
 }

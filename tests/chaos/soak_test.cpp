@@ -24,6 +24,7 @@
 #include <set>
 #include <thread>
 
+#include "amx/platform/scratch.hpp"
 #include "chaos/soak_worker.hpp"
 #include "support/cli.hpp"
 
@@ -62,7 +63,7 @@ public:
     Control& control() { return *ctl_; }
 
     void spawn(std::uint32_t i) {
-        const pid_t pid = ::fork();
+        const pid_t pid = fork_tied_child();
         if (pid == 0) {
             auto mine = MatrixHandler::from_mapping(h_->mapping());  // registers this process
             if (!mine) ::_exit(3);

@@ -47,7 +47,7 @@ Report racer(const std::string& name, std::uint32_t capacity, int gate, std::uin
 
 // One round; returns the number of attachers that had to wait for the creator.
 int run_round(int round) {
-    const std::string name = fresh_name("mp");
+    const std::string name = scratch_name("mpboot");
     ShmGuard guard(name);
     int gate[2], out[2];
     if (::pipe(gate) != 0 || ::pipe(out) != 0) {
@@ -56,7 +56,7 @@ int run_round(int round) {
     }
     std::vector<pid_t> kids;
     for (std::uint32_t i = 0; i < PROCS; ++i) {
-        const pid_t pid = ::fork();
+        const pid_t pid = fork_tied_child();
         if (pid == 0) {
             ::close(gate[1]);
             const Report r = racer(name, capacity_of(round), gate[0], i);
@@ -122,5 +122,5 @@ TEST(MultiProcess, EightProcessesBootstrapAtOnceExactlyOneFormats) {
 }  // namespace amx::testing_support
 
 int main(int argc, char** argv) {
-    return amx::testing_support::run_with_sweep(argc, argv, "mp", "--rounds", "bootstrap races to run", &amx::testing_support::g_rounds);
+    return amx::testing_support::run_with_sweep(argc, argv, "mpboot", "--rounds", "bootstrap races to run", &amx::testing_support::g_rounds);
 }

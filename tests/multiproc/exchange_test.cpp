@@ -142,7 +142,7 @@ Report child_main(const std::string& name, std::uint32_t dir_off, std::uint32_t 
 }
 
 TEST(MultiProcess, FourProcessesExchangeBlocksThroughUserStates) {
-    const std::string name = fresh_name("mp");
+    const std::string name = scratch_name("mpexchange");
     ShmGuard guard(name);
     auto h = MatrixHandler::create(name, CAPACITY);
     ASSERT_TRUE(h) << h.error().message();
@@ -155,7 +155,7 @@ TEST(MultiProcess, FourProcessesExchangeBlocksThroughUserStates) {
     const auto deadline = t0 + std::chrono::seconds(g_seconds);
     std::vector<pid_t> kids;
     for (std::uint32_t i = 0; i < PRODUCERS + CONSUMERS; ++i) {
-        const pid_t pid = ::fork();
+        const pid_t pid = fork_tied_child();
         if (pid == 0) {
             const Report r = child_main(name, dir->offset, i, deadline);
             const bool ok = ::write(fds[1], &r, sizeof r) == sizeof r;
@@ -205,5 +205,5 @@ TEST(MultiProcess, FourProcessesExchangeBlocksThroughUserStates) {
 }  // namespace amx::testing_support
 
 int main(int argc, char** argv) {
-    return amx::testing_support::run_with_sweep(argc, argv, "mp", "--seconds", "seconds of message exchange", &amx::testing_support::g_seconds);
+    return amx::testing_support::run_with_sweep(argc, argv, "mpexchange", "--seconds", "seconds of message exchange", &amx::testing_support::g_seconds);
 }

@@ -1,6 +1,6 @@
 // Figures for the gate (ci/gate.py): how much a check did (cases, executions, inputs, operations,
 // messages, crash points), written as data instead of scraped from logs. Each call appends one JSON
-// line {"test": ..., "figure": ..., "value": N} to the file named by the environment variable
+// line {"test": ..., "figure": ..., "value": N} (nlohmann-json) to the file named by the environment variable
 // AMX_FIGURES_FILE; with the variable unset it does nothing. One write(2) per line on an O_APPEND
 // descriptor, so lines of concurrent processes (forked tests, parallel ctest) do not interleave.
 //
@@ -19,27 +19,11 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 namespace amx::test {
 
 namespace figures_detail {
-
-inline std::string json_string(std::string_view s) {
-    std::string out = "\"";
-    for (const char c : s) {
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (static_cast<unsigned char>(c) < 0x20) {
-            static const char hex[] = "0123456789abcdef";
-            out += "\\u00";
-            out += hex[(c >> 4) & 0xf];
-            out += hex[c & 0xf];
-        } else {
-            out += c;
-        }
-    }
-    return out + "\"";
-}
 
 // The running program's name (glibc), the default "test" of a figure.
 inline std::string_view program_name() { return program_invocation_short_name; }
@@ -50,8 +34,9 @@ inline void figure(std::string_view name, std::uint64_t value, std::string_view 
     const char* path = std::getenv("AMX_FIGURES_FILE");
     if (path == nullptr || *path == '\0') return;
     if (test.empty()) test = figures_detail::program_name();
-    const std::string line = "{\"test\": " + figures_detail::json_string(test) + ", \"figure\": " +
-                             figures_detail::json_string(name) + ", \"value\": " + std::to_string(value) + "}\n";
+    // Bytes that are not UTF-8 become U+FFFD: every line stays JSON that ci/lib/figures.py can read.
+    const nlohmann::ordered_json row{{"test", test}, {"figure", name}, {"value", value}};
+    const std::string line = row.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
     const int fd = ::open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) return;
     [[maybe_unused]] const ssize_t n = ::write(fd, line.data(), line.size());

@@ -99,6 +99,10 @@ private:
     std::uint64_t ident_ = 0;
 };
 
+// Through a read-only view (MatrixHandler::observe) every writing call below (allocate, write, free,
+// free_at, set_state, transition_state, heal, recover without dry_run) returns Errc::read_only and
+// touches nothing; the reading ones work. read_mut, raw_base_ptr and raw_matrix are unchecked
+// access: a write through what they return faults on a read-only view.
 class HandlerBase {
 public:
     template <Storable T>
@@ -106,6 +110,7 @@ public:
         return allocate_raw(sizeof(T) == 0 ? 1 : sizeof(T)).map([](Block<std::byte> b) { return Block<T>{b.offset, b.generation}; });
     }
     Result<Block<std::byte>> allocate_raw(std::uint64_t size) const {
+        if (read_only()) return refuse_write();
         auto h = heap_.allocate(size);
         if (!h) return tl::unexpected(h.error());
         return Block<std::byte>{*h + BLOCK_HEADER_SIZE, heap_.generation(*h)};  // ours: no race
@@ -114,18 +119,29 @@ public:
     // Unchecked typed access, as in the seed: the block must be live and hold a T, and the caller
     // synchronises concurrent access. Use block_at() for offsets received from elsewhere.
     template <class T>
-    void write(Block<T> b, const T& value) const { std::memcpy(ptr(b.offset), &value, sizeof(T)); }
+    Result<void> write(Block<T> b, const T& value) const {
+        if (read_only()) return refuse_write();
+        std::memcpy(ptr(b.offset), &value, sizeof(T));
+        return {};
+    }
     template <class T>
     const T& read(Block<T> b) const { return *std::launder(reinterpret_cast<const T*>(ptr(b.offset))); }
     template <class T>
     T& read_mut(Block<T> b) const { return *std::launder(reinterpret_cast<T*>(ptr(b.offset))); }
 
     template <class T>
-    Result<void> free(Block<T> b) const { return heap_.free(b.header_offset(), b.generation); }
-    Result<void> free_at(std::uint32_t header_offset) const { return heap_.free(header_offset); }
+    Result<void> free(Block<T> b) const {
+        if (read_only()) return refuse_write();
+        return heap_.free(b.header_offset(), b.generation);
+    }
+    Result<void> free_at(std::uint32_t header_offset) const {
+        if (read_only()) return refuse_write();
+        return heap_.free(header_offset);
+    }
 
     template <class T>
     Result<void> set_state(Block<T> b, std::uint32_t state) const {
+        if (read_only()) return refuse_write();
         return heap_.set_state(b.header_offset(), state, b.generation);
     }
     // Without an order: the core's defaults (acquire, acq_rel: @ST.get, @ST.transition), which the
@@ -137,10 +153,12 @@ public:
     Result<std::uint32_t> get_state(Block<T> b, Order o) const { return heap_.get_state(b.header_offset(), o, b.generation); }
     template <class T>
     Result<std::uint32_t> transition_state(Block<T> b, std::uint32_t expected, std::uint32_t next) const {
+        if (read_only()) return refuse_write();
         return heap_.transition_state(b.header_offset(), expected, next, b.generation);
     }
     template <class T>
     Result<std::uint32_t> transition_state(Block<T> b, std::uint32_t expected, std::uint32_t next, Order success) const {
+        if (read_only()) return refuse_write();
         return heap_.transition_state(b.header_offset(), expected, next, success, b.generation);
     }
 
@@ -163,26 +181,31 @@ public:
     // Block statistics plus the registered participants.
     Stats stats() const {
         Stats s = amx::stats(heap_);
-        const Registry<ProductionHeap::Ctx> reg(heap_.context());
-        for (std::uint32_t i = 0; i < ProductionHeap::Layout::REGISTRY_SLOTS; ++i) {
-            const std::uint64_t v = reg.read(i);
-            if (v == 0) continue;
-            const bool alive = participant_alive(participant_pid(v), participant_start(v));
-            s.participants.push_back({i, participant_pid(v), alive});
+        for_each_participant([&](std::uint32_t slot, std::uint32_t pid, bool alive) {
+            s.participants.push_back({slot, pid, alive});
             ++(alive ? s.live_participants : s.dead_participants);
-        }
+        });
         return s;
     }
     // Rebuilds lists and bitmaps from the physical chain (docs/RELIABILITY.md). Never implicit.
     // Safe only while every other participant is stopped or dead: refuses (contention) if another
-    // live participant is registered, unless o.force. o.dry_run only reports.
+    // live participant is registered, unless o.force. o.dry_run writes nothing to the segment: it
+    // runs the same recover on a private copy-on-write mapping (Mapping::map_private), so its
+    // report holds what the apply would do and leave (blocks_after, merged, listed, free_bytes...).
     Result<RecoverReport> recover(const RecoverOptions& o = {}) const {
+        if (o.dry_run) return recover_on_private_copy(o);
+        if (read_only()) return refuse_write();
         return Recoverer<ProductionHeap::Ctx>(heap_.context()).run(o, heap_.participant(), participant_alive);
     }
     // This handler's registry slot + 1 (recorded in every block it allocates), 0 if unregistered.
     std::uint32_t participant_id() const noexcept { return heap_.participant(); }
     VerifyReport verify(VerifyMode m = VerifyMode::quiescent) const { return amx::verify(heap_, m); }
-    HealReport heal() const { return heap_.heal(); }
+    Result<HealReport> heal() const {
+        if (read_only()) return refuse_write();
+        return heap_.heal();
+    }
+    // A read-only view (observe()): the writing calls return Errc::read_only.
+    bool read_only() const noexcept { return map_->read_only(); }
 
     const ProductionHeap& raw_matrix() const noexcept { return heap_; }
     std::byte* raw_base_ptr() const noexcept { return map_->base(); }
@@ -193,6 +216,20 @@ public:
 protected:
     HandlerBase(MappingPtr map, ProductionHeap heap) : map_(std::move(map)), heap_(heap) { heap_.keep_alive(map_); }
     std::byte* ptr(std::uint32_t off) const noexcept { return map_->base() + off; }
+    Result<RecoverReport> recover_on_private_copy(RecoverOptions o) const;  // handler.cpp
+    // fn(slot, pid, alive) for every registered participant.
+    template <class Fn>
+    void for_each_participant(Fn&& fn) const {
+        const Registry<ProductionHeap::Ctx> reg(heap_.context());
+        for (std::uint32_t i = 0; i < ProductionHeap::Layout::REGISTRY_SLOTS; ++i) {
+            const std::uint64_t v = reg.read(i);
+            if (v != 0) fn(i, participant_pid(v), participant_alive(participant_pid(v), participant_start(v)));
+        }
+    }
+    tl::unexpected<Error> refuse_write() const {
+        const std::string what = map_->name().empty() ? std::string("the segment") : "/dev/shm" + shm_path(map_->name());
+        return tl::unexpected(Error{Errc::read_only, 0, 0, what + " is open read-only"});
+    }
 
     MappingPtr map_;
     ProductionHeap heap_;
@@ -215,8 +252,8 @@ public:
     static Result<MatrixHandler> attach(std::string_view id, const SegmentOptions& o = {});
     static Result<MatrixHandler> in_memory(std::uint64_t size);
     // A view for tools that only look: attaches read-only (o.read_only is forced: PROT_READ) and does
-    // not register as a participant. Only the reading operations (stats, verify, get_state, read,
-    // raw_matrix) may be used; a writing one faults.
+    // not register as a participant. The reading operations work; every writing one returns
+    // Errc::read_only and writes nothing (see HandlerBase).
     static Result<SharedHandler> observe(std::string_view id, SegmentOptions o = {});
     // Wraps an existing mapping (e.g. Mapping::map_again()) after checking its header.
     static Result<MatrixHandler> from_mapping(MappingPtr map);

@@ -26,6 +26,7 @@ inline constexpr std::size_t MAX_NAME_LENGTH = 200;
 struct MappingOrigin {
     bool created = false;          // this process created and formatted the segment
     std::uint32_t init_waits = 0;  // polls spent waiting for a creator to finish (attach only)
+    bool read_only = false;        // mapped PROT_READ (SegmentOptions::read_only)
 };
 
 // One mapping of a segment into this process. Unmaps (and closes) on destruction.
@@ -43,8 +44,14 @@ public:
     const std::string& name() const noexcept { return name_; }
     const MappingOrigin& origin() const noexcept { return origin_; }
     bool created() const noexcept { return origin_.created; }
-    // Maps the same segment again at another address.
+    bool read_only() const noexcept { return origin_.read_only; }
+    // Maps the same segment again at another address (read-only again if this one is).
     Result<std::shared_ptr<Mapping>> map_again() const;
+    // A private copy-on-write mapping of the same bytes (MAP_PRIVATE): writes through it stay in
+    // this process and never reach the segment; pages it has not written show the segment's
+    // current bytes. Works on a read-only mapping too. A mapping with no file behind it (fd -1, built
+    // by a caller from its own memory) gets a private copy of its bytes instead.
+    Result<std::shared_ptr<Mapping>> map_private() const;
     // The open file behind the mapping (for identity checks); -1 once closed.
     int fd() const noexcept { return fd_; }
 

@@ -173,6 +173,8 @@ def group_commands() -> None:
         expect(["map", n], USAGE, "--svg")
         rec = expect_json(["recover", n])
         check(rec.get("dry_run") is True and rec["orphans"] == [] and rec["leaked"] == [], f"recover dry run: {rec}")
+        check(rec.get("blocks_before") == rec.get("blocks_after") == 1 and rec["listed"] == 1
+              and rec["free_bytes"] == stats["free_bytes"], f"the dry run says what the apply would leave: {rec}")
         expect(["recover", n], OK, "nothing was written; pass --apply", stream="stdout")
         rec = expect_json(["recover", n, "--apply"])
         check(rec.get("dry_run") is False, f"recover --apply: {rec}")
@@ -227,14 +229,62 @@ def demo_segment(seconds: str):
     return p, parts[2].rstrip(",")
 
 
+def both(args, code: int, *words):
+    """amx ARGS as text (exit `code`, each word on stdout, or stderr when it fails) and with --json
+    (the same exit, one JSON document; an error one says ok false, the exit and the first word)."""
+    expect(args, code, *words, stream="stdout" if code == OK else "stderr")
+    j = expect_json(args, code)
+    if code != OK:
+        check(j.get("ok") is False and j.get("exit") == code and (not words or words[0] in j.get("error", "")),
+              f"amx {' '.join(args)} --json: the error document {j}")
+    return j
+
+
+def every_command_live(name: str) -> None:
+    """Every command against the live demo segment (3 live participants), with and without --json."""
+    lst = both(["list"], OK, name)
+    row = [s for s in lst.get("segments", []) if s["name"] == name]
+    check(len(row) == 1 and row[0]["live_participants"] == 3 and row[0]["creator_alive"] is True, f"list: {row}")
+    info = both(["info", name], OK, f"name {name}")
+    check(info.get("header", {}).get("capacity") == 16 << 20, f"info: {info.get('header')}")
+    st = both(["stats", name], OK, "participants: 3 live, 0 dead")
+    check(st.get("live_participants") == 3 and st.get("blocks", 0) >= 1, f"stats: {st}")
+    r = amx("stats", name, "--watch", "0.05", "--count", "2", "--json")
+    check(r.returncode == OK and len([x for x in r.stdout.splitlines() if json.loads(x)["name"] == name]) == 2, "stats --watch", r)
+    both(["verify", name], FAILED, "other live participant", "--snapshot")
+    v = both(["verify", name, "--snapshot"], OK, "snapshot of a live segment")
+    check(v.get("conclusive") is False and len(v.get("other_live_participants", [])) == 3, f"verify --snapshot: {v}")
+    d = both(["dump", name], OK, "offset")
+    check(d.get("blocks") and all("state" in b for b in d["blocks"]), f"dump: {len(d.get('blocks', []))} blocks")
+    with tempfile.TemporaryDirectory() as tmp:
+        m = both(["map", name, "--svg", f"{tmp}/live.svg"], OK, "blocks")
+        check(m.get("blocks", 0) >= 1 and ET.parse(f"{tmp}/live.svg").getroot().findall("{http://www.w3.org/2000/svg}g"),
+              f"map: a well-formed SVG with blocks {m}")
+    rec = both(["recover", name], OK, "other live participant", "nothing was written")
+    check(rec.get("dry_run") is True and rec.get("live_participants") == 4 and rec.get("blocks_after", 0) >= 1,
+          f"recover (dry run, amx registered too): {rec}")
+    both(["recover", name, "--apply"], FAILED, "other live participant", "--force")
+    h = both(["heal", name], OK, "heal:")
+    check(h.get("corrupt") is False, f"heal: {h}")
+    both(["unlink", name], FAILED, "in use by")
+    both(["create", name, "1M"], FAILED, "already exists")
+    dj = both(["demo", "0.2"], OK, "demo:")
+    check(dj.get("ok") is True and dj.get("name") != name, f"a second demo beside the live one: {dj}")
+    both(["layout"], OK, "| area |")
+    check((SHM / f"amx.{name}").exists(), "the live segment is still there")
+
+
 def group_live() -> None:
-    p, name = demo_segment("6")
+    p, name = demo_segment("8")
     try:
         time.sleep(0.3)  # the workers attach
+        t0 = time.monotonic()
+        every_command_live(name)
+        print(f"every command against the live demo: {time.monotonic() - t0:.1f} s")
         refused = snap = 0
         others_seen = 0
         start, runs = time.monotonic(), 0
-        while runs < 10 and time.monotonic() - start < 3:  # the demo runs 6 s: it stays live meanwhile
+        while runs < 10 and time.monotonic() - start < 3:  # the demo runs 8 s: it stays live meanwhile
             runs += 1
             r = amx("verify", name)
             check(r.returncode in (FAILED, OK), f"verify on a live segment never reports violations (exit {r.returncode})", r)
@@ -253,17 +303,6 @@ def group_live() -> None:
             time.sleep(0.1)
         check(runs >= 3 and refused == runs, f"verify refused on every live run ({refused} of {runs})")
         check(others_seen == 3, f"--snapshot named the demo's 3 other processes (saw at most {others_seen})")
-        row = [s for s in json.loads(amx("list", "--json").stdout)["segments"] if s["name"] == name]
-        check(len(row) == 1 and row[0]["live_participants"] == 3 and row[0]["creator_alive"] is True, f"list of the live demo: {row}")
-        expect(["unlink", name], FAILED, "in use by")
-        expect(["recover", name], OK, "other live participant", "nothing was written", stream="stdout")
-        expect(["recover", name, "--apply"], FAILED, "other live participant", "--force")
-        check(amx("heal", name).returncode == OK, "heal runs on a live segment")
-        check(amx("dump", name, "--json").returncode == OK and amx("info", name).returncode == OK, "dump and info on a live segment")
-        with tempfile.TemporaryDirectory() as d:
-            r = amx("map", name, "--svg", f"{d}/live.svg")
-            check(r.returncode == OK and ET.parse(f"{d}/live.svg").getroot().findall("{http://www.w3.org/2000/svg}g"),
-                  "map of a live segment is a well-formed SVG with blocks", r)
         out, err = p.communicate(timeout=60)
         check(p.returncode == OK, f"the demo passed while we looked (exit {p.returncode}): {out[-300:]} {err[-300:]}")
     finally:
@@ -274,15 +313,46 @@ def group_live() -> None:
     check(not (SHM / f"amx.{name}").exists(), "the demo removed its segment")
 
 
+def demo_workers(pid: int) -> list:
+    """The pids of the demo's worker processes (children of pid), read from /proc."""
+    kids = []
+    for d in Path("/proc").iterdir():
+        try:
+            stat = (d / "stat").read_text() if d.name.isdigit() else ""
+        except OSError:
+            continue
+        if stat and int(stat[stat.rindex(")") + 2:].split()[1]) == pid:
+            kids.append(int(d.name))
+    return kids
+
+
 def group_interrupts() -> None:
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         p, name = demo_segment("30")
         time.sleep(0.3)
+        kids = demo_workers(p.pid)
         p.send_signal(sig)
         p.communicate(timeout=30)
         check(p.returncode == -sig, f"demo ended by {sig.name} (returncode {p.returncode})")
         check(not (SHM / f"amx.{name}").exists(), f"{sig.name} during demo removed its segment")
+        time.sleep(0.2)
+        check(len(kids) == 2 and not any(pid_running(k) for k in kids), f"{sig.name} ended the demo's workers {kids}")
         (SHM / f"amx.{name}").unlink(missing_ok=True)
+
+    # A demo killed outright leaves its segment; the next demo removes it, not a live demo's.
+    dead, left = demo_segment("30")
+    dead.kill()
+    dead.communicate(timeout=30)
+    check((SHM / f"amx.{left}").exists(), f"SIGKILL left the demo's segment {left}")
+    live, kept = demo_segment("30")
+    r = amx("demo", "0.2", "--json")
+    check(r.returncode == OK, "the next demo passed", r)
+    check(not (SHM / f"amx.{left}").exists(), f"the next demo removed {left}")
+    check((SHM / f"amx.{kept}").exists(), f"and left the live demo's {kept}")
+    live.send_signal(signal.SIGINT)
+    live.communicate(timeout=30)
+    for x in (left, kept):
+        (SHM / f"amx.{x}").unlink(missing_ok=True)
 
     n = fresh("fsz")
     limit = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 10, 64 << 10))
@@ -324,8 +394,12 @@ def group_dead() -> None:
         r = expect_json(["recover", n])
         check(len(r.get("orphans", [])) == dead[0]["blocks"] and r["orphans_reclaimed"] is False, f"recover dry run: {r}")
         check(expect_json(["stats", n]).get("dead_held_blocks") == dead[0]["blocks"], "the dry run changed nothing")
+        dry = expect_json(["recover", n, "--reclaim-dead"])
         r = expect_json(["recover", n, "--apply", "--reclaim-dead"])
         check(r.get("orphans_reclaimed") is True, f"recover --apply --reclaim-dead: {r}")
+        after = ["blocks_before", "blocks_after", "merged", "listed", "free_bytes", "prev_fixed", "orphan_bytes"]
+        check(dry.get("dry_run") is True and dry["blocks_after"] > 0 and all(dry[k] == r[k] for k in after),
+              f"the dry run foretold the apply: {dry} vs {r}")
         expect(["heal", n], OK)
         v = expect_json(["verify", n, "--after-heal"])
         s = expect_json(["stats", n])
