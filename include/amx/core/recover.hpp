@@ -331,7 +331,8 @@ private:
             const std::uint64_t owner = T::owner_w(c_, i).load(P::relaxed);
             const std::uint32_t p = T::owner_participant(owner);
             if (owner == 0 || p == 0 || (p <= L::REGISTRY_SLOTS && live_[p - 1])) continue;
-            // @RC.slot release: pairs with @TR.claim (a newcomer in the slot sees the reset word).
+            // @RC.slot release: pairs with @TR.claim (a newcomer in the slot sees its word as we
+            // left it and continues its count: model scenario recover_frees_slot).
             T::owner_w(c_, i).store(0, P::release);
             ++rep_.slots_released;
         }
