@@ -59,7 +59,8 @@ public:
     // CAS that takes them (@FL.pop.cas, @FL.detach) publishes it to whoever sees them taken.
     // Release of its own, too: a decider that reads this store rather than our earlier cleared
     // word (@TR.leave) must still see what our previous operation published before it cleared (in
-    // C++20 a later relaxed store of ours would not carry that).
+    // C++20 a later relaxed store of ours would not carry that; in Relacy's C++11 release
+    // sequences it would, so no model scenario fails without it: docs/PROTOCOL.md §10).
     void hold(std::uint32_t bound) {
         if (bound <= held_) return;
         if (slot_ == OVERFLOW_SLOT) {
