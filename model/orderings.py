@@ -31,6 +31,9 @@ WEAKER = {"release": ["relaxed"], "acquire": ["relaxed"], "acq_rel": ["release",
 RUN_COLS = ["run", "sites", "tiers", "tree", "seconds"]
 ROW_COLS = ["label", "ordering", "weakened to", "hits", "fails first", "tiers", "verdict",
             "site when run", "run"]
+PASSES = "**REVIEW: passes**"
+ARGUED = "passes; kept: argued in PROTOCOL.md §10"
+KEPT_MARK = "**Kept without a killing scenario.**"
 
 
 def keyed(found):
@@ -139,9 +142,36 @@ def tree_name(src):
 
 def row(key, order, weaker, hits, killer, tiers, site, run_id):
     verdict = ("killed" if killer else "not run" if hits < 0 else
-               "**REVIEW: not reached**" if hits == 0 else "**REVIEW: passes**")
+               "**REVIEW: not reached**" if hits == 0 else PASSES)
     return {"label": key, "ordering": order, "weakened to": weaker, "hits": str(hits) if hits >= 0 else "-",
             "fails first": killer or "-", "tiers": tiers, "verdict": verdict, "site when run": site, "run": run_id}
+
+
+def argued(root=ROOT):
+    """(label, weakened to) of every ordering docs/PROTOCOL.md keeps although no scenario kills its
+    weakening: the rows of the table that follows KEPT_MARK ("| @LABEL | weaker | why |")."""
+    pairs, inside = set(), False
+    with open(os.path.join(root, "docs", "PROTOCOL.md")) as f:
+        for line in f:
+            if line.startswith(KEPT_MARK):
+                inside = True
+            elif inside and line.startswith("| @"):
+                cells = [c.strip() for c in line.strip().strip("|").split("|")]
+                pairs.add((cells[0].lstrip("@"), cells[1]))
+            elif inside and pairs and not line.startswith("|"):
+                break
+    return pairs
+
+
+def with_arguments(rows, pairs):
+    """A row that passed every tier and whose ordering PROTOCOL.md argues for is no longer a finding
+    for review: its verdict says where the argument is."""
+    for r in rows:
+        if r["verdict"] == PASSES and (r["label"], r["weakened to"]) in pairs:
+            r["verdict"] = ARGUED
+        elif r["verdict"] == ARGUED and (r["label"], r["weakened to"]) not in pairs:
+            r["verdict"] = PASSES  # the argument was removed: review again
+    return rows
 
 
 def read_doc(path):
@@ -190,7 +220,7 @@ def ordered(found, rows):
 
 
 def write(path, found, rows, runs):
-    rows = ordered(found, rows)
+    rows = with_arguments(ordered(found, rows), argued())
     cited = {r["run"] for r in rows}
     runs = [r for r in runs if r["run"] in cited]
     lines = [
@@ -205,7 +235,9 @@ def write(path, found, rows, runs):
         "*hits* counts executions of the site over all scenarios (0 = no scenario reaches it). Rows",
         "marked **REVIEW** passed every run: either the ordering is stronger than the scenarios need, or",
         "no scenario exercises the race it guards. That is a finding for review, not a proof that the",
-        "ordering is unnecessary (Relacy bounds stale reads, see docs/verification/model.md).",
+        "ordering is unnecessary (Relacy bounds stale reads, see docs/verification/model.md). A row that",
+        "passes and is listed under \"Kept without a killing scenario\" in docs/PROTOCOL.md §10, with the",
+        f"reason the ordering is needed all the same, reads \"{ARGUED}\" instead.",
         "`--labels A,B` re-runs some sites and replaces only their rows, so rows may come from different",
         "runs: the last column names the run, described below, and *site when run* is the line the",
         "runner weakened in that run's tree (information only: lines move, labels stay).",

@@ -9,6 +9,7 @@
 #pragma once
 #include <cstdint>
 
+#include "amx/core/slot_directory.hpp"
 #include "amx/errc.hpp"
 #include "heap_ops.hpp"
 
@@ -220,9 +221,13 @@ using NoSpuriousOomHeld = NoSpuriousOom<P, G, Transient::held>;
 //   Hold::churn   - T0 repeats {pop F, push F, clear} CHURN times while T1 allocates. F is listed
 //                   or in transit throughout; a pop and push that both fall inside T1's decision
 //                   change F's head tag between its two readings of the heads (PROTOCOL.md §6).
+// Line::overflow puts T0 on the overflow line: setup takes every transit slot (take_slots_but), so T0's
+// claim (TransitClaims) finds none; under real threads T1's own first claim finds none either, and
+// its decision counts itself out of the line (@TR.hold.overflow, @TR.leave.overflow).
 enum class Hold { across, before, churn };
+enum class Line { own, overflow };
 
-template <AtomicPolicy P, Geometry G, Hold H>
+template <AtomicPolicy P, Geometry G, Hold H, Line W = Line::own>
 struct OomDecision {
     static constexpr int THREADS = 2;
     static constexpr std::uint32_t BLOCKS = 3;
@@ -231,6 +236,8 @@ struct OomDecision {
     static constexpr std::uint32_t HOLDING = 1, DONE = 2;
     Mailbox<P, G> box;
     std::uint32_t f = 0, other = 0, popped = 0, got = 0, signal_seen = 0;
+    static constexpr std::uint32_t NO_LINE = ~0u;
+    std::uint32_t line = NO_LINE;  // T0's transit slot
     bool ok_setup = false, failed = false;
     Errc error{};
 
@@ -243,13 +250,11 @@ struct OomDecision {
         f = *rf;
         other = *ro;
         ok_setup = static_cast<bool>(e.heap.free(f)) && stats(e.heap).free_blocks == 1;
-        // Exact bitmaps: clear the bits of the empty classes, as searches would have. Otherwise
-        // T1's search pops a stale-marked empty class, and the clear that follows synchronises it
-        // with T0's last push through the shared bitmap word, whatever the transit words do.
-        const auto lists = e.lists();
-        for (std::uint32_t c = 0; c < SizeClasses<G>::CLASS_COUNT; ++c) {
-            if (unpack_head(e.ctx().head_w(c).load(P::relaxed)).offset == 0) lists.bitmaps().mark_maybe_empty(c);
-        }
+        if constexpr (W == Line::overflow) take_slots_but(e, 0);
+        // Exact bitmaps: otherwise T1's search pops a stale-marked empty class, and the clear that
+        // follows synchronises it with T0's last push through the shared bitmap word, whatever
+        // the transit words do.
+        exact_bitmaps(e);
     }
     void thread(Env<P, G>& e, int i) {
         if (!ok_setup) return;
@@ -267,6 +272,7 @@ struct OomDecision {
         o.expect(ok_setup, "setup: exactly one free block");
         o.expect(popped == f || got == f, "T0 pops F, unless T1 took it first");
         o.expect(!(failed && error == Errc::out_of_memory), "spurious out_of_memory: F was in transit or listed throughout");
+        if constexpr (W == Line::overflow) o.expect(line == Transit<typename Env<P, G>::H::Ctx>::OVERFLOW_SLOT, "every slot is taken: T0 uses the overflow line");
         if constexpr (H == Hold::before) {
             if (signal_seen == DONE) o.expect(got == f, "F was listed throughout the allocation: it must be found");
         } else if constexpr (H == Hold::across) {
@@ -277,10 +283,15 @@ struct OomDecision {
     }
 
 private:
+    using Ctx = typename Env<P, G>::H::Ctx;
+    // T0's slot, chosen at its first operation: the policy's (Heap::thread_slot), or a claim.
+    std::uint32_t t0_slot(const Env<P, G>& e) {
+        if (line == NO_LINE) line = W == Line::overflow ? TransitClaims<Ctx>::claim(e.ctx(), 1) : e.heap.thread_slot();
+        return line;
+    }
     void hold_f(Env<P, G>& e) {
-        using Ctx = typename Env<P, G>::H::Ctx;
         const std::uint32_t cls = Env<P, G>::MIN_CLASS;
-        Transit<Ctx> transit(e.ctx(), e.heap.thread_slot());
+        Transit<Ctx> transit(e.ctx(), t0_slot(e));
         const FreeLists<Ctx> lists(e.ctx(), &transit);  // the pop announces F in T0's slot
         const PopResult p = lists.pop(cls);
         if (p.status != PopStatus::got) return;
@@ -307,5 +318,75 @@ template <AtomicPolicy P, Geometry G>
 using OomAfterRelease = OomDecision<P, G, Hold::before>;
 template <AtomicPolicy P, Geometry G>
 using OomChurn = OomDecision<P, G, Hold::churn>;
+template <AtomicPolicy P, Geometry G>
+using OomWhileHeldOverflow = OomDecision<P, G, Hold::across, Line::overflow>;
+template <AtomicPolicy P, Geometry G>
+using OomAfterReleaseOverflow = OomDecision<P, G, Hold::before, Line::overflow>;
+
+// A decider that takes its block (issue 15): the decisive attempt (Heap::decisive_miss) finds a
+// fitting block and must keep it announced until it is published (@AL.publish, then @TR.leave),
+// or another decider can find every list empty and no announcement while it is held. T0 takes F
+// (96 bytes, the only free block) off its list and keeps it until both allocators have healed
+// (each heals once, after its first clean miss: then both are deciding), then puts it back. T1 and
+// T2 each allocate 16 bytes (48-byte blocks): F holds both (the first splits it and pushes the
+// remainder, which fits the second), so neither may be told out_of_memory.   segment: A | F (96)
+template <AtomicPolicy P, Geometry G>
+struct DecisiveTake {
+    using Ctx = typename Env<P, G>::H::Ctx;
+    static constexpr int THREADS = 3;
+    static constexpr std::uint32_t BLOCKS = 3;
+    static constexpr int WAIT_TRIES = 256;
+    std::uint32_t a = 0, f = 0, f_cls = 0, heals_before = 0, got[3]{};
+    bool ok_setup = false, failed[3]{};
+    Errc error[3]{};
+
+    void setup(Env<P, G>& e) {
+        auto ra = e.heap.allocate(16);
+        auto rf = e.heap.allocate(64);  // the rest: 96 bytes
+        if (!ra || !rf) return;
+        a = *ra;
+        f = *rf;
+        f_cls = SizeClasses<G>::mapping_insert(e.ctx().size_w(f).load(P::relaxed));
+        ok_setup = static_cast<bool>(e.heap.free(f)) && stats(e.heap).free_blocks == 1;
+        exact_bitmaps(e);
+        heals_before = heals(e);
+    }
+    void thread(Env<P, G>& e, int i) {
+        if (!ok_setup) return;
+        if (i == 0) {
+            hold_f_until_both_healed(e);
+            return;
+        }
+        auto r = e.heap.allocate(16);
+        if (!r) {
+            failed[i] = true;
+            error[i] = r.error().code;
+            return;
+        }
+        got[i] = *r;
+        e.hold(got[i], static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(i));
+    }
+    void check(Env<P, G>& e, Outcome& o) {
+        o.expect(ok_setup, "setup: exactly one free block");
+        for (int i = 1; i < THREADS; ++i) {
+            o.expect(!(failed[i] && error[i] == Errc::out_of_memory),
+                     "spurious out_of_memory: F (or its remainder) was listed or announced throughout");
+            o.expect(got[i] != 0 || error[i] == Errc::contention, "an allocation fails only with contention");
+            o.expect(got[i] == 0 || e.check_fill(got[i], static_cast<std::uint32_t>(i)), "fill intact");
+        }
+        o.expect(got[1] == 0 || got[1] != got[2], "distinct blocks");
+        verify_and_reclaim(e, o, {got[1], got[2], a});
+    }
+
+private:
+    void hold_f_until_both_healed(Env<P, G>& e) {
+        Transit<Ctx> transit(e.ctx(), e.heap.thread_slot());
+        const FreeLists<Ctx> lists(e.ctx(), &transit);  // the pop announces F in T0's slot
+        if (lists.pop(f_cls).status != PopStatus::got) return;  // an allocator was first
+        for (int k = 0; k < WAIT_TRIES && heals(e) - heals_before < 2; ++k) give_way<P>();
+        lists.push(f_cls, f);
+        transit.leave();
+    }
+};
 
 }  // namespace amx::scenario

@@ -41,7 +41,8 @@ std::uint32_t allocated_by(const E& e, std::uint32_t b) {
 struct RecoverFigures {
     bool ran = false, ok = false, reclaimed = false;
     Errc error{};
-    std::uint32_t orphans = 0, leaked = 0, transient = 0, transit_reset = 0, heals_reset = 0, live = 0, dead = 0;
+    std::uint32_t orphans = 0, leaked = 0, transient = 0, transit_reset = 0, heals_reset = 0, slots_released = 0;
+    std::uint32_t live = 0, dead = 0;
 
     template <class R>
     explicit RecoverFigures(const R& r) : ran(true), ok(static_cast<bool>(r)) {
@@ -55,6 +56,7 @@ struct RecoverFigures {
         transient = r->transient;
         transit_reset = r->transit_reset;
         heals_reset = r->heals_reset;
+        slots_released = r->slots_released;
         live = r->live_participants;
         dead = r->dead_participants;
     }

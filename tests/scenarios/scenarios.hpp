@@ -109,4 +109,5 @@ struct DoubleFreeRace {
 #include "heap_ops.hpp"  // IWYU pragma: export
 #include "lists.hpp"     // IWYU pragma: export
 #include "recovery.hpp"  // IWYU pragma: export
+#include "slots.hpp"     // IWYU pragma: export
 #include "unlink.hpp"    // IWYU pragma: export

@@ -63,6 +63,41 @@ std::uint32_t allocate_held(E& env, std::uint32_t payload, std::uint32_t who, st
     return *r;
 }
 
+// The owner word of a slot taken in setup: participant 0 (an unregistered user, trusted), token
+// 0xF0: a thread of another process that holds nothing. recover() keeps such slots.
+inline constexpr std::uint64_t FOREIGN_OWNER = 0xF0;
+
+// Marks every free transit slot but the last `keep` taken by FOREIGN_OWNER, so the scenario's
+// claimers compete for those `keep` (0: every claimer falls on the overflow line). Under a policy
+// that names each thread's slot (the model checker, the schedules fuzzer) no thread ever claims
+// one; marking them keeps the claimers off the named threads' slots 0, 1, 2.
+template <class E>
+void take_slots_but(const E& e, std::uint32_t keep) {
+    using Ctx = typename E::H::Ctx;
+    using P = typename Ctx::Policy;
+    for (std::uint32_t i = 0; i + keep < Ctx::Layout::TRANSIT_SLOTS; ++i) {
+        auto w = Transit<Ctx>::owner_w(e.ctx(), i);
+        if (w.load(P::relaxed) == 0) w.store(FOREIGN_OWNER, P::relaxed);
+    }
+}
+
+// Clears the bitmap bits of every empty class, as searches would have (setup: exact bitmaps).
+template <class E>
+void exact_bitmaps(const E& env) {
+    using Ctx = typename E::H::Ctx;
+    const auto lists = env.lists();
+    for (std::uint32_t c = 0; c < Ctx::Map::CLASS_COUNT; ++c) {
+        if (unpack_head(env.ctx().head_w(c).load(Ctx::Policy::relaxed)).offset == 0) lists.bitmaps().mark_maybe_empty(c);
+    }
+}
+
+// Heals begun on the heap so far (its heal serial): a scenario thread waits for an allocator's heal,
+// which it runs once, after its first clean miss.
+template <class E>
+std::uint32_t heals(const E& env) {
+    return env.ctx().seg_w(seg::HEAL_SERIAL).load(E::H::Ctx::Policy::relaxed);
+}
+
 // Gives the CPU away between polls where the policy can (real threads need the other thread to run).
 template <AtomicPolicy P>
 void give_way() {
@@ -73,11 +108,20 @@ void give_way() {
     }
 }
 
-// A relaxed one-word channel inside a mailbox block the scenario allocated in setup.
+// A relaxed one-word channel inside a mailbox block the scenario allocated in setup. post and
+// wait_for take another ordering where the scenario models a signal that does synchronise (a
+// process's death as its reaper sees it: slots.hpp).
 template <AtomicPolicy P, Geometry G>
 struct Mailbox {
     std::uint32_t block = 0;
-    void post(const Env<P, G>& e, std::uint32_t v) const { word(e).store(v, P::relaxed); }
+    // Allocates the mailbox block through `heap` (setup); false if that failed.
+    template <class H>
+    bool open(const H& heap) {
+        auto m = heap.allocate(16);
+        if (m) block = *m;
+        return static_cast<bool>(m);
+    }
+    void post(const Env<P, G>& e, std::uint32_t v, typename P::order o = P::relaxed) const { word(e).store(v, o); }
     // Up to `tries` looks, a spin hint between them; 0 if nothing arrived.
     std::uint32_t receive(const Env<P, G>& e, int tries) const {
         for (int k = 0; k < tries; ++k) {
@@ -88,9 +132,9 @@ struct Mailbox {
     }
     // Whether v arrives within `tries` looks; between them the CPU is given away (give_way), so a
     // real thread waiting for a long operation of another gives it time to finish.
-    bool wait_for(const Env<P, G>& e, std::uint32_t v, int tries) const {
+    bool wait_for(const Env<P, G>& e, std::uint32_t v, int tries, typename P::order o = P::relaxed) const {
         for (int k = 0; k < tries; ++k) {
-            if (word(e).load(P::relaxed) == v) return true;
+            if (word(e).load(o) == v) return true;
             give_way<P>();
         }
         return false;

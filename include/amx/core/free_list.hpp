@@ -120,10 +120,12 @@ private:
                 continue;  // the value was garbage because the block moved on: retry
             }
             announce(cls);
-            // @FL.pop.cas acq_rel: acquire, same pairing as @FL.pop.head, for the value the CAS
-            // confirms; release publishes our transit announcement (Transit::hold): whoever sees
+            // @FL.pop.cas release: publishes our transit announcement (Transit::hold): whoever sees
             // the list without this block then sees it announced (@TR.scan, Heap::decisive_miss).
-            if (head.cas_weak(seen, pack_head({next, next_tag<G>(h.tag)}), P::acq_rel, P::relaxed)) {
+            // No acquire: the CAS succeeds only on `seen`, tag included, and every head CAS writes
+            // a new tag (TG1), so it reads the very store @FL.pop.head read with acquire
+            // (docs/PROTOCOL.md §10).
+            if (head.cas_weak(seen, pack_head({next, next_tag<G>(h.tag)}), P::release, P::relaxed)) {
                 return {PopStatus::got, h.offset};
             }
             P::spin_hint();

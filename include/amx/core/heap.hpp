@@ -134,8 +134,8 @@ private:
     explicit Heap(const Ctx& c) : ctx_(c) {
         if constexpr (!requires { P::thread_slot(); }) slots_ = std::make_shared<SlotDirectory<Ctx>>(ctx_);
     }
-    bool vetoed(std::uint32_t self, std::uint32_t need) const {
-        return Transit<Ctx>::vetoed(ctx_, self, need, [this](std::uint64_t w) { return alive_ == nullptr || alive_(w); });
+    bool vetoed(const Transit<Ctx>& t, std::uint32_t need) const {
+        return t.vetoed(need, [this](std::uint64_t w) { return alive_ == nullptr || alive_(w); });
     }
     // Every word of field f, one relaxed access each at the field's own width (format publishes
     // its stores with @SEG.ready).
@@ -295,7 +295,7 @@ bool Heap<P, G>::decisive_miss(const Protocols& p, Transit<Ctx>& t, std::uint32_
         t.settle(p.alloc.largest_held(held));
         const std::uint32_t from = Map::mapping_insert(need);
         std::uint64_t heads[Map::CLASS_COUNT];
-        miss = heads_empty_from(from, heads) && !vetoed(t.slot(), need) && heads_unchanged_from(from, heads);
+        miss = heads_empty_from(from, heads) && !vetoed(t, need) && heads_unchanged_from(from, heads);
     }
     p.alloc.release_held(held);
     // A fitting block we got stays announced until it is published (take: @AL.publish, then the
@@ -349,7 +349,7 @@ Result<std::uint32_t> Heap<P, G>::allocate(std::uint64_t n) const {
         // A miss while another thread announces a block that could fit is not a miss: it is
         // splitting the block we need (typically the one big free block) and pushes the rest in
         // a moment. Retry after a backoff; healing now would find nothing to merge.
-        const bool in_transit = r.status == FitStatus::none && vetoed(t.slot(), need);
+        const bool in_transit = r.status == FitStatus::none && vetoed(t, need);
         // Heal after a clean miss (fragments may add up to a fit, U14), or once retries have
         // gone on for half the budget; not after every interfered attempt: a heal empties every
         // list for a moment, which is what the other participants are retrying against.

@@ -331,7 +331,8 @@ private:
             const std::uint64_t owner = T::owner_w(c_, i).load(P::relaxed);
             const std::uint32_t p = T::owner_participant(owner);
             if (owner == 0 || p == 0 || (p <= L::REGISTRY_SLOTS && live_[p - 1])) continue;
-            // @RC.slot release: pairs with @TR.claim (a newcomer in the slot sees the reset word).
+            // @RC.slot release: pairs with @TR.claim (a newcomer in the slot sees its word as we
+            // left it and continues its count: model scenario recover_frees_slot).
             T::owner_w(c_, i).store(0, P::release);
             ++rep_.slots_released;
         }
@@ -375,11 +376,12 @@ private:
         c_.fl_w().store(fl, P::relaxed);
         for (std::uint32_t cls = 0; cls < Map::CLASS_COUNT; ++cls) {
             const Head old = unpack_head(c_.head_w(cls).load(P::relaxed));
-            // @RC.head release: pairs with @FL.pop.head, @OM.heads, and the acquire half of every
-            // head CAS and @BM.recheck.head (whoever pops, pushes or decides after recover sees the
-            // rebuilt chain, every header recover rewrote and the bitmap words above:
-            // recover_then_resume, recover_then_attach). Operations announce nothing when they
-            // start (core/transit.hpp), so the heads are recover's publication.
+            // @RC.head release: pairs with @FL.pop.head, @OM.heads, @BM.recheck.head and the push
+            // and splice CASes (@FL.push.cas, @CO.splice: seq_cst, so acquire too): whoever pops,
+            // pushes or decides after recover sees the rebuilt chain, every header recover
+            // rewrote and the bitmap words above (recover_then_resume, recover_then_attach).
+            // Operations announce nothing when they start (core/transit.hpp), so the heads are
+            // recover's publication.
             c_.head_w(cls).store(pack_head({heads[cls], next_tag<G>(old.tag)}), P::release);
         }
     }

@@ -2,13 +2,14 @@
 // attached segment. Process-local bookkeeping, never stored in the segment.
 //
 // A thread claims a free slot the first time it operates on the segment (CAS on the slot's owner
-// word, 0 -> {participant, token}; @TR.claim) and keeps it in a thread_local cache, so the hot
-// path finds its slot without touching shared memory. When the thread exits, its slot goes back
-// to this directory's pool (still owned by the process) for the next new thread. When the last
-// Heap sharing the directory goes away (the process detaches), every slot it claimed is released
-// (@TR.release), if the directory keeps the mapping alive (keep_alive: the handler gives it its
-// mapping); a bare core user's memory may be gone by then, so its slots stay claimed (recover()
-// clears their announcements; the slots of participant 0 stay claimed). With every slot taken, a thread uses the overflow line (counts by fetch_add).
+// word, 0 -> {participant, token}; @TR.claim, in TransitClaims below) and keeps it in a
+// thread_local cache, so the hot path finds its slot without touching shared memory. When the
+// thread exits, its slot goes back to this directory's pool (still owned by the process) for the
+// next new thread. When the last Heap sharing the directory goes away (the process detaches),
+// every slot it claimed is released (@TR.release), if the directory keeps the mapping alive
+// (keep_alive: the handler gives it its mapping); a bare core user's memory may be gone by then,
+// so its slots stay claimed (recover() clears their announcements; the slots of participant 0
+// stay claimed). With every slot taken, a thread uses the overflow line (counts by fetch_add).
 // A process that dies keeps its slots; the out-of-memory decision ignores slots of dead
 // participants, a newcomer that takes over a dead participant's registry slot releases its slots
 // (release_participant), and recover() releases every slot whose participant is gone.
@@ -29,6 +30,44 @@
 #include "amx/core/transit.hpp"
 
 namespace amx {
+
+// The shared-memory half of the directory: claiming a free transit slot and giving it back. The
+// directory calls these under its lock; the model scenarios (tests/scenarios/slots.hpp) call them
+// directly, since the directory's process-local half (a thread_local cache, a mutex, a fork
+// handler) cannot run under a model checker that runs every simulated thread on one OS thread.
+template <class C>
+struct TransitClaims {
+    using P = typename C::Policy;
+    using L = typename C::Layout;
+    using T = Transit<C>;
+
+    // Claims the first free slot for `me` ({participant : 32, token : 32}, non-zero) and clears its
+    // announcement, keeping the count; the overflow line (T::OVERFLOW_SLOT) if every slot is taken.
+    static std::uint32_t claim(const C& c, std::uint64_t me) {
+        for (std::uint32_t i = 0; i < L::TRANSIT_SLOTS; ++i) {
+            auto w = T::owner_w(c, i);
+            std::uint64_t expected = 0;
+            if (w.load(P::relaxed) != 0) continue;
+            // @TR.claim acquire: pairs with @TR.release and @RC.slot (the previous owner's last hold
+            // store, or recover's reset, is behind us, so our count continues from it: model
+            // scenarios slot_handover, recover_frees_slot). No release: nothing of ours to publish
+            // yet, and nobody reads an owner word to acquire what its claimer wrote.
+            if (w.cas_strong(expected, me, P::acquire, P::relaxed)) {
+                T::hold_w(c, i).store(T::hold_w(c, i).load(P::relaxed) & ~std::uint64_t{0xFFFFFFFF}, P::relaxed);
+                return i;
+            }
+        }
+        return T::OVERFLOW_SLOT;
+    }
+
+    // Gives slot s back: its announcement cleared (the count kept), then its owner word.
+    static void release(const C& c, std::uint32_t s) {
+        auto hold = T::hold_w(c, s);
+        hold.store(hold.load(P::relaxed) & ~std::uint64_t{0xFFFFFFFF}, P::relaxed);  // keep the count
+        // @TR.release release: pairs with @TR.claim (the next owner continues our count).
+        T::owner_w(c, s).store(0, P::release);
+    }
+};
 
 template <class C>
 class SlotDirectory : public std::enable_shared_from_this<SlotDirectory<C>> {
@@ -68,7 +107,7 @@ public:
         for (std::uint32_t i = 0; i < L::TRANSIT_SLOTS; ++i) {
             const std::uint64_t owner = T::owner_w(c, i).load(P::relaxed);
             if (owner != 0 && T::owner_participant(owner) == id) {
-                release_in(c, i);
+                TransitClaims<C>::release(c, i);
                 ++n;
             }
         }
@@ -161,33 +200,16 @@ private:
             return s;
         }
         const std::uint64_t me = (std::uint64_t{participant_} << 32) | static_cast<std::uint32_t>(serial_ | 1);
-        for (std::uint32_t i = 0; i < L::TRANSIT_SLOTS; ++i) {
-            auto w = T::owner_w(c_, i);
-            std::uint64_t expected = 0;
-            if (w.load(P::relaxed) != 0) continue;
-            // @TR.claim acq_rel: acquire pairs with @TR.release (the previous owner's last hold
-            // store is behind us, so our count continues from it); release: nothing of ours to
-            // publish yet (the hold stores publish through the pops).
-            if (w.cas_strong(expected, me, P::acq_rel, P::relaxed)) {
-                T::hold_w(c_, i).store(T::hold_w(c_, i).load(P::relaxed) & ~std::uint64_t{0xFFFFFFFF}, P::relaxed);
-                claimed_.push_back(Claim{i, now});
-                return i;
-            }
-        }
-        return T::OVERFLOW_SLOT;
+        const std::uint32_t s = TransitClaims<C>::claim(c_, me);
+        if (s != T::OVERFLOW_SLOT) claimed_.push_back(Claim{s, now});
+        return s;
     }
     void give_back(std::uint32_t s) {
         if (s == T::OVERFLOW_SLOT) return;
         std::lock_guard<std::mutex> g(global().mu);
         pool_.push_back(Claim{s, fork_epoch()});
     }
-    void release(std::uint32_t s) const { release_in(c_, s); }
-    static void release_in(const C& c, std::uint32_t s) {
-        auto hold = T::hold_w(c, s);
-        hold.store(hold.load(P::relaxed) & ~std::uint64_t{0xFFFFFFFF}, P::relaxed);  // keep the count
-        // @TR.release release: pairs with @TR.claim (the next owner continues our count).
-        T::owner_w(c, s).store(0, P::release);
-    }
+    void release(std::uint32_t s) const { TransitClaims<C>::release(c_, s); }
 
     C c_;
     std::uint64_t serial_;

@@ -24,7 +24,8 @@
 //
 // The out-of-memory decision (Heap::decisive_miss) reads every slot (@TR.scan, acquire) between
 // two readings of the heads; vetoed() says whether another live thread announces a block of at
-// least `need` bytes. TR1: at quiescence every `held` and the overflow holders are 0 (verify).
+// least `need` bytes (or holds anything on the overflow line). TR1: at quiescence every `held` and
+// the overflow holders are 0 (verify).
 #pragma once
 #include <cstdint>
 
@@ -58,12 +59,16 @@ public:
     // CAS that takes them (@FL.pop.cas, @FL.detach) publishes it to whoever sees them taken.
     // Release of its own, too: a decider that reads this store rather than our earlier cleared
     // word (@TR.leave) must still see what our previous operation published before it cleared (in
-    // C++20 a later relaxed store of ours would not carry that).
+    // C++20 a later relaxed store of ours would not carry that; in Relacy's C++11 release
+    // sequences it would, so no model scenario fails without it: docs/PROTOCOL.md §10).
     void hold(std::uint32_t bound) {
         if (bound <= held_) return;
         if (slot_ == OVERFLOW_SLOT) {
-            // @TR.hold.overflow release: pairs with @TR.scan.overflow (one more holder).
-            if (held_ == 0) overflow_w().fetch_add(1, P::release);
+            // @TR.hold.overflow relaxed (one more holder): a decider that reads a holder it does
+            // not count as its own vetoes, whatever it sees; the pop's CAS publishes the increment
+            // to whoever sees the block taken, and as an RMW it continues the release sequence
+            // of every earlier @TR.leave.overflow (docs/PROTOCOL.md §10).
+            if (held_ == 0) overflow_w().fetch_add(1, P::relaxed);
         } else {
             // @TR.hold release: pairs with @TR.scan, as above.
             hold_w(slot_).store(pack(count(), bound), P::release);
@@ -104,20 +109,23 @@ public:
     std::uint32_t held() const noexcept { return held_; }
     std::uint32_t slot() const noexcept { return slot_; }
 
-    // Whether a thread other than `self` announces a block of at least `need` bytes, or a thread
-    // without a slot holds anything. A slot whose participant is gone (its registry word cleared,
-    // or `alive` says dead) is ignored: what it held is lost until recover(), not in transit.
+    // Whether another thread announces a block of at least `need` bytes, or a thread without a
+    // slot (other than us) holds anything. A slot whose participant is gone (its registry word
+    // cleared, or `alive` says dead) is ignored: what it held is lost until recover(), not in
+    // transit. On the overflow line we count ourselves out: the line counts holders, one of them
+    // us if we hold anything.
     template <class Alive>
-    static bool vetoed(const C& c, std::uint32_t self, std::uint32_t need, const Alive& alive) {
+    bool vetoed(std::uint32_t need, const Alive& alive) const {
         for (std::uint32_t i = 0; i < L::TRANSIT_SLOTS; ++i) {
-            if (i == self) continue;
+            if (i == slot_) continue;
             // @TR.scan acquire: pairs with @TR.leave (a cleared word: its publications are visible).
-            const auto held = static_cast<std::uint32_t>(hold_w(c, i).load(P::acquire));
+            const auto held = static_cast<std::uint32_t>(hold_w(i).load(P::acquire));
             if (held < need) continue;
-            if (owner_alive(c, i, alive)) return true;
+            if (owner_alive(c_, i, alive)) return true;
         }
+        const std::uint32_t ours = slot_ == OVERFLOW_SLOT && held_ != 0 ? 1 : 0;
         // @TR.scan.overflow acquire: pairs with @TR.leave.overflow, as @TR.scan.
-        return self != OVERFLOW_SLOT && static_cast<std::uint32_t>(overflow_w(c).load(P::acquire)) != 0;
+        return static_cast<std::uint32_t>(overflow_w().load(P::acquire)) > ours;
     }
 
     static auto owner_w(const C& c, std::uint32_t i) { return c.mem.u64(L::TRANSIT + 64 * i); }
