@@ -339,6 +339,7 @@ Result<std::uint32_t> Heap<P, G>::allocate(std::uint64_t n) const {
         return b;  // t's destructor clears our announcement (@TR.leave) after @AL.publish
     };
     bool healed = false;
+    int clean_misses = 0;  // misses in a row with nobody announcing a fitting block
     for (int attempt = 0; attempt < MAX_ALLOC_ATTEMPTS; ++attempt) {
         std::uint32_t held = 0;
         const FitResult r = p.alloc.try_fit(need, held);
@@ -350,10 +351,13 @@ Result<std::uint32_t> Heap<P, G>::allocate(std::uint64_t n) const {
         // splitting the block we need (typically the one big free block) and pushes the rest in
         // a moment. Retry after a backoff; healing now would find nothing to merge.
         const bool in_transit = r.status == FitStatus::none && vetoed(t, need);
-        // Heal after a clean miss (fragments may add up to a fit, U14), or once retries have
-        // gone on for half the budget; not after every interfered attempt: a heal empties every
-        // list for a moment, which is what the other participants are retrying against.
-        if (!healed && ((r.status == FitStatus::none && !in_transit) || attempt >= MAX_ALLOC_ATTEMPTS / 2)) {
+        clean_misses = r.status == FitStatus::none && !in_transit ? clean_misses + 1 : 0;
+        // Heal after the second clean miss in a row (fragments may add up to a fit, U14; one
+        // clean miss is often a holder that published and cleared its announcement between our
+        // search and our reading of its slot), or once retries have gone on for half the budget;
+        // not after every interfered attempt: a heal empties every list for a moment, which is
+        // what the other participants are retrying against.
+        if (!healed && (clean_misses >= 2 || attempt >= MAX_ALLOC_ATTEMPTS / 2)) {
             p.heal.run();
             t.leave();
             healed = true;
