@@ -1,5 +1,6 @@
 // Scratch segments (include/amx/platform/scratch.hpp): names that carry their maker's identity, the
 // sweep of dead makers' names, and the signal handler that removes this process's own.
+// policy-seam: process-local: what the signal handler reads (registered prefixes, tied children)
 #include "amx/platform/scratch.hpp"
 
 #include <dirent.h>
