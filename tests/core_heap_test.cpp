@@ -121,6 +121,26 @@ TEST(Heap, FreeTakesANeighbourFromInsideItsListUpToTheWalkBound) {
     }
 }
 
+// Allocation heals before it says out_of_memory (U14): b0 and b1 are left adjacent and unmerged
+// (b0 sits at depth 3 of its list when b1 is freed, beyond TinyGeometry's MERGE_WALK of 2), every
+// other free block is a minimal one, and a request for two minimal blocks fits only once heal has
+// merged them.
+TEST(Heap, AllocationHealsFragmentsBeforeOutOfMemory) {
+    using L = ControlLayout<TinyGeometry>;
+    static_assert(TinyGeometry::MERGE_WALK == 2);
+    TestHeap<TinyGeometry> h(L::FIRST_BLOCK + 10 * L::MIN_BLOCK);
+    const auto b = h.allocate_until_full(16);
+    ASSERT_EQ(b.size(), 10u);
+    for (const std::uint32_t k : {0u, 4u, 6u, 1u}) ASSERT_TRUE(h->free(b[k]));
+    const auto before = h.verify();
+    ASSERT_TRUE(before.ok()) << before.to_string();
+    ASSERT_EQ(before.free_blocks, 4u) << "b0 and b1 must be left unmerged for this test to mean anything";
+    auto r = h->allocate(2 * L::MIN_BLOCK - BLOCK_HEADER_SIZE);
+    ASSERT_TRUE(r) << errc_name(r.error().code);
+    EXPECT_EQ(*r, b[0]);
+    EXPECT_TRUE(h.verify().ok());
+}
+
 TEST(Heap, FreeOfAnythingButALiveBlockIsInvalidOffsetAndChangesNothing) {
     TestHeap<> h(1 << 16);
     auto a = *h->allocate(64);
