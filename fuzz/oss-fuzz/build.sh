@@ -2,7 +2,8 @@
 # OSS-Fuzz / ClusterFuzzLite build script: builds every fuzz target of fuzz/ (the list is
 # fuzz/CMakeLists.txt's AMX_FUZZ_TARGETS) with the environment's $CXX $CXXFLAGS and
 # $LIB_FUZZING_ENGINE, and writes into $OUT, per target T: the fuzzer T, T_seed_corpus.zip
-# (fuzz/corpus/T_seed_corpus plus fuzz/regressions/T when present) and T.dict.
+# (fuzz/corpus/T_seed_corpus plus fuzz/regressions/T when present), T.dict and T.options (libFuzzer's
+# max_len and flags, the ones ci/fuzz uses).
 # Run from the source root (OSS-Fuzz runs it in the Dockerfile's WORKDIR); intermediate files go to
 # $WORK/amx-build. Only the fuzzers are configured: no GTest, no tests, no CLI.
 src=$PWD
@@ -22,6 +23,7 @@ cmake --build "$build" --target amx_fuzzers -j"${CMAKE_BUILD_PARALLEL_LEVEL:-$(n
 while read -r t; do
   cp "$build/fuzz/${t}_fuzzer" "$OUT/$t"
   cp "$src/fuzz/$t.dict" "$OUT/$t.dict"
+  cp "$src/fuzz/$t.options" "$OUT/$t.options"
   seeds=("$src/fuzz/corpus/${t}_seed_corpus"/*)
   if [[ -d $src/fuzz/regressions/$t ]]; then
     seeds+=("$src/fuzz/regressions/$t"/*)

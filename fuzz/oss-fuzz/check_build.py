@@ -7,8 +7,9 @@ Under BASE_DIR: src/atomic-matrix (a link to SOURCE_ROOT, the checkout as OSS-Fu
 (kept between runs: the CMake build, so a re-run is incremental) and out (emptied first). Runs
 .clusterfuzzlite/build.sh (which runs fuzz/oss-fuzz/build.sh) in src/atomic-matrix with CC, CXX,
 CFLAGS, CXXFLAGS, LIB_FUZZING_ENGINE, SRC, WORK and OUT set, then checks that out/ holds exactly the
-fuzzer TARGET, TARGET.dict (equal to fuzz/TARGET.dict) and TARGET_seed_corpus.zip (exactly the files
-of fuzz/corpus/TARGET_seed_corpus and fuzz/regressions/TARGET) for each TARGET, that no fuzzer has a
+fuzzer TARGET, TARGET.dict and TARGET.options (equal to fuzz/TARGET.dict and fuzz/TARGET.options)
+and TARGET_seed_corpus.zip (exactly the files of fuzz/corpus/TARGET_seed_corpus and
+fuzz/regressions/TARGET) for each TARGET, that no fuzzer has a
 shm_* symbol (the targets run the core on process memory: OSS-Fuzz runners have no /dev/shm), and
 runs each fuzzer for RUNS inputs on its unpacked seed corpus. ccache is used when installed.
 """
@@ -68,7 +69,7 @@ def uses_shared_memory(binary: Path) -> bool:
 
 def check_outputs(root: Path, out: Path, targets: list) -> list:
     errors = []
-    expected = {n for t in targets for n in (t, f"{t}.dict", f"{t}_seed_corpus.zip")}
+    expected = {n for t in targets for n in (t, f"{t}.dict", f"{t}.options", f"{t}_seed_corpus.zip")}
     present = {p.name for p in out.iterdir()}
     if present != expected:
         errors.append(f"$OUT holds {sorted(present)}, expected {sorted(expected)}")
@@ -78,6 +79,9 @@ def check_outputs(root: Path, out: Path, targets: list) -> list:
         dict_ = out / f"{t}.dict"
         if not dict_.is_file() or dict_.read_bytes() != (root / "fuzz" / f"{t}.dict").read_bytes():
             errors.append(f"{t}: $OUT/{t}.dict missing or not fuzz/{t}.dict")
+        options = out / f"{t}.options"
+        if not options.is_file() or options.read_bytes() != (root / "fuzz" / f"{t}.options").read_bytes():
+            errors.append(f"{t}: $OUT/{t}.options missing or not fuzz/{t}.options")
         if uses_shared_memory(out / t):
             errors.append(f"{t}: the fuzzer names shm_open or shm_unlink (no /dev/shm on OSS-Fuzz)")
         zip_ = out / f"{t}_seed_corpus.zip"
