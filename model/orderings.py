@@ -9,7 +9,7 @@ variant no scenario kills is flagged for review: either the ordering is stronger
 scenario reaches the race.
 
   python3 model/orderings.py --snapshot /tmp/amx-orderings          (every site: about 42 min on 2 cores)
-  python3 model/orderings.py --labels FL.pop.recheck,BM.recheck.set.sl
+  python3 model/orderings.py --labels FL.pop.recheck,BM.recheck.head
       re-runs only these sites and merges their rows into the existing table
   python3 model/orderings.py --from-output run.log
       merges the rows an earlier (possibly interrupted) run printed
