@@ -135,7 +135,8 @@ private:
             }
         }
     };
-    // The one lock of every directory (claims are rare), and the fork epoch it guards.
+    // The one lock of every directory of this type (claims are rare), and the fork handler that
+    // advances the fork epoch (epoch_, below) in a child.
     struct Global {
         std::mutex mu;
         std::uint64_t serial = 0;
