@@ -339,8 +339,6 @@ Result<std::uint32_t> Heap<P, G>::allocate(std::uint64_t n) const {
         return b;  // t's destructor clears our announcement (@TR.leave) after @AL.publish
     };
     bool healed = false;
-    int clean_misses = 0;    // misses in a row with nobody announcing a fitting block
-    int transit_misses = 0;  // misses while somebody announced one
     for (int attempt = 0; attempt < MAX_ALLOC_ATTEMPTS; ++attempt) {
         std::uint32_t held = 0;
         const FitResult r = p.alloc.try_fit(need, held);
@@ -348,26 +346,16 @@ Result<std::uint32_t> Heap<P, G>::allocate(std::uint64_t n) const {
         if (r.status == FitStatus::got) return take(r.block);
         t.leave();  // we hold nothing now: veto nobody while we back off
         if (r.status == FitStatus::corrupt) return fail(Errc::corrupted, r.block);
-        // A miss while another thread announces a block that could fit is not a miss: it is
-        // splitting the block we need (typically the one big free block) and pushes the rest in
-        // a moment. Retry after a backoff; healing now would find nothing to merge.
-        const bool in_transit = r.status == FitStatus::none && vetoed(t, need);
-        clean_misses = r.status == FitStatus::none && !in_transit ? clean_misses + 1 : 0;
-        transit_misses += in_transit ? 1 : 0;
-        // Heal after the second clean miss in a row (fragments may add up to a fit, U14; one
-        // clean miss is often a holder that published and cleared its announcement between our
-        // search and our reading of its slot), after YIELD_AFTER misses while others announced
-        // a fitting block (an announcement is an upper bound: the held block may not fit after
-        // all, and fragments may), or once retries have gone on for half the budget; not after
-        // every interfered attempt: a heal empties every list for a moment, which is what the
-        // other participants are retrying against.
-        if (!healed && (clean_misses >= 2 || transit_misses > YIELD_AFTER || attempt >= MAX_ALLOC_ATTEMPTS / 2)) {
+        // Heal after a clean miss (fragments may add up to a fit, U14), or once retries have
+        // gone on for half the budget; not after every interfered attempt: a heal empties every
+        // list for a moment, which is what the other participants are retrying against.
+        if (!healed && (r.status == FitStatus::none || attempt >= MAX_ALLOC_ATTEMPTS / 2)) {
             p.heal.run();
             t.leave();
             healed = true;
             continue;
         }
-        if (healed && r.status == FitStatus::none && !in_transit) {
+        if (healed && r.status == FitStatus::none) {
             FitResult last{};
             if (decisive_miss(p, t, need, last)) return fail(Errc::out_of_memory, need);
             if (last.status == FitStatus::got) return take(last.block);
