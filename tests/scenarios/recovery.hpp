@@ -27,9 +27,7 @@ inline bool alive_unless_dead(std::uint32_t pid, std::uint32_t) { return pid != 
 // The scenario's heap as seen by the participant of registry slot `slot` (allocations record it).
 template <class E>
 auto as_participant(const E& e, std::uint32_t slot) {
-    auto h = e.heap;
-    h.set_participant(slot + 1);
-    return h;
+    return e.heap.as_participant(slot + 1);
 }
 
 template <class E>
@@ -190,12 +188,12 @@ struct RecoverThen {
         if (!woke) return;  // recover has not finished: nobody may work during it
         auto heap = e.heap;
         if constexpr (A == After::resume) {
-            heap.set_participant(STALLED + 1);
+            heap = e.heap.as_participant(STALLED + 1);
             freed = static_cast<bool>(heap.free(h));
         } else {
             slot = Registry<Ctx>(e.ctx()).enroll(ident(NEWCOMER_PID), alive_unless_dead);
             if (slot == Registry<Ctx>::NONE) return;
-            heap.set_participant(slot + 1);
+            heap = e.heap.as_participant(slot + 1);
         }
         auto r = heap.allocate(16);
         if (!r) {

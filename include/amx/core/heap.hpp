@@ -87,10 +87,20 @@ public:
 
     // Chaos hook (issue 8): the participant registry slot + 1 of the process using this heap, or 0
     // (unregistered). allocate() records it in the block header's `allocated_by` word so recover() can
-    // attribute live blocks of dead processes. Set once by the handler before the heap is shared.
+    // attribute live blocks of dead processes. Set once by the handler before the heap is shared:
+    // copies share one slot directory, which records it in the slots it claims.
     void set_participant(std::uint32_t id) noexcept {
         participant_ = id;
         if (slots_) slots_->set_participant(id);
+    }
+    // A copy as another process would attach this segment: a slot directory of its own, which
+    // claims slots for participant `id` (tests that play several participants in one process; a
+    // copy's set_participant would change the directory every copy shares, under their feet).
+    Heap as_participant(std::uint32_t id) const {
+        Heap h(ctx_);
+        h.alive_ = alive_;
+        h.set_participant(id);
+        return h;
     }
     // The memory's owner (a handler's mapping): kept alive until the last copy of this heap goes,
     // which then releases the transit slots its threads claimed (core/slot_directory.hpp).

@@ -88,8 +88,14 @@ public:
 
     void set_participant(std::uint32_t id) noexcept { participant_ = id; }
     // Whatever keeps the segment's memory mapped (the handler's mapping): held until the directory
-    // goes, so the release of its slots writes to mapped memory.
-    void keep_alive(std::shared_ptr<const void> mapping) noexcept { keep_alive_ = std::move(mapping); }
+    // goes, so the release of its slots writes to mapped memory. Kept from the first call: every
+    // handler sharing this directory passes the same mapping, and MatrixHandler::share() may run in
+    // several threads at once, so the store is made once, under the directories' mutex (TSan found
+    // two share() calls writing it at the same time: Handler.ShareFromManyThreadsAtOnce).
+    void keep_alive(std::shared_ptr<const void> mapping) {
+        std::lock_guard<std::mutex> g(global().mu);
+        if (!keep_alive_) keep_alive_ = std::move(mapping);
+    }
 
     // This thread's slot: cached after the first call. The last directory this thread used is
     // remembered in a plain thread_local (no guard, no destructor): one compare on the hot path.
