@@ -1,7 +1,8 @@
 // Issue 15, "no failure cliff near full": when no fitting block exists, every concurrent caller gets
 // out_of_memory, never contention (docs/PROTOCOL.md §6: a caller that holds nothing announces
 // nothing, so it vetoes nobody). Threads and processes call allocate on a full heap; every result
-// must be out_of_memory. Latencies are printed (never asserted: timings depend on load); ci/bench --targets reports them.
+// must be out_of_memory. Latencies are printed (never asserted: timings depend on load); ci/bench
+// --targets reports them as figures.
 // The process variants run under the `multiproc` label (--gtest_filter=*Processes*).
 #include <gtest/gtest.h>
 #include <sys/wait.h>
