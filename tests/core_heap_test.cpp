@@ -141,6 +141,54 @@ TEST(Heap, AllocationHealsFragmentsBeforeOutOfMemory) {
     EXPECT_TRUE(h.verify().ok());
 }
 
+// The decisive scans of one transit slot's hold word made before the first heal began
+// (Heap.AVetoedMissWaitsBeforeItHeals). Static: a hook has static callbacks only.
+struct HealOrderHook {
+    static inline std::uint32_t watched = 0;  // the hold word of the planted slot
+    static inline int scans = 0;
+    static inline int scans_before_heal = -1;
+    static void after(const WordAccess& a, std::uint64_t, bool) {
+        if (a.op == WordOp::load && a.offset == watched) ++scans;
+        if (a.op == WordOp::fetch_add && a.offset == seg::HEAL_SERIAL && scans_before_heal < 0) scans_before_heal = scans;
+    }
+};
+
+// A miss while another live participant announces a block that would fit is waited for, not
+// healed around (PROTOCOL.md section 6): the heal comes only once half the retry budget is spent.
+// On a full heap with one planted announcement (slot owned by an unregistered, so trusted, user)
+// every attempt misses cleanly and every decision is vetoed: the decisions of attempts 0 to
+// MAX_ALLOC_ATTEMPTS / 2 scan that slot before the heal, which follows the last of them. Healing at
+// the first clean miss (the rule before session 7) scans it 0 times first.
+TEST(Heap, AVetoedMissWaitsBeforeItHeals) {
+    using P = HookedPolicy<HealOrderHook>;
+    using H = Heap<P, TinyGeometry>;
+    using L = ControlLayout<TinyGeometry>;
+    using T = Transit<H::Ctx>;
+    std::vector<std::uint64_t> buf((L::FIRST_BLOCK + 16 * L::MIN_BLOCK) / 8);
+    const P::Memory mem(reinterpret_cast<std::byte*>(buf.data()), static_cast<std::uint32_t>(buf.size() * 8));
+    ASSERT_TRUE(H::format(mem, {1, 1, 1}));
+    H heap = *H::attach(mem);
+    while (heap.allocate(16)) {
+    }
+    const std::uint32_t other = (heap.thread_slot() + 1) % L::TRANSIT_SLOTS;
+    T::owner_w(heap.context(), other).store(1, P::relaxed);  // participant 0: an unregistered user
+    T::hold_w(heap.context(), other).store(0xFFFF, P::relaxed);  // holds up to 64 KiB
+    HealOrderHook::watched = L::TRANSIT + 64 * other + 8;
+    HealOrderHook::scans = 0;
+    HealOrderHook::scans_before_heal = -1;
+    auto r = heap.allocate(16);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::contention) << "the announced block never comes back";
+    EXPECT_EQ(HealOrderHook::scans_before_heal, H::MAX_ALLOC_ATTEMPTS / 2 + 1)
+        << "vetoed decisions before the heal (" << HealOrderHook::scans << " in all)";
+    T::hold_w(heap.context(), other).store(0, P::relaxed);
+    T::owner_w(heap.context(), other).store(0, P::relaxed);
+    auto again = heap.allocate(16);
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error().code, Errc::out_of_memory);
+    EXPECT_TRUE(verify(heap).ok()) << verify(heap).to_string();
+}
+
 TEST(Heap, FreeOfAnythingButALiveBlockIsInvalidOffsetAndChangesNothing) {
     TestHeap<> h(1 << 16);
     auto a = *h->allocate(64);

@@ -221,21 +221,26 @@ using NoSpuriousOomHeld = NoSpuriousOom<P, G, Transient::held>;
 //   Hold::churn   - T0 repeats {pop F, push F, clear} CHURN times while T1 allocates. F is listed
 //                   or in transit throughout; a pop and push that both fall inside T1's decision
 //                   change F's head tag between its two readings of the heads (PROTOCOL.md §6).
+//   Hold::after_heal - T0 pops F and keeps it until T1 has healed (T1's decisions are vetoed by
+//                   F's announcement until half its retry budget is spent, then it heals anyway),
+//                   then pushes F back and clears its slot. T1's decisions after the heal decide
+//                   out_of_memory for good: one that read the heads while F was out and the slot
+//                   after T0 cleared it must read the heads again (H2) and find F's push.
 // Line::overflow puts T0 on the overflow line: setup takes every transit slot (take_slots_but), so T0's
 // claim (TransitClaims) finds none; under real threads T1's own first claim finds none either, and
 // its decision counts itself out of the line (@TR.hold.overflow, @TR.leave.overflow).
-enum class Hold { across, before, churn };
+enum class Hold { across, before, churn, after_heal };
 enum class Line { own, overflow };
 
 template <AtomicPolicy P, Geometry G, Hold H, Line W = Line::own>
 struct OomDecision {
     static constexpr int THREADS = 2;
     static constexpr std::uint32_t BLOCKS = 3;
-    static constexpr int WAIT_TRIES = 4096;  // T0 waiting for T1's DONE (across)
+    static constexpr int WAIT_TRIES = 4096;  // T0 waiting for T1's DONE (across) or heal (after_heal)
     static constexpr int CHURN = 64;
     static constexpr std::uint32_t HOLDING = 1, DONE = 2;
     Mailbox<P, G> box;
-    std::uint32_t f = 0, other = 0, popped = 0, got = 0, signal_seen = 0;
+    std::uint32_t f = 0, other = 0, popped = 0, got = 0, signal_seen = 0, heals_before = 0;
     static constexpr std::uint32_t NO_LINE = ~0u;
     std::uint32_t line = NO_LINE;  // T0's transit slot
     bool ok_setup = false, failed = false;
@@ -255,6 +260,7 @@ struct OomDecision {
         // follows synchronises it with T0's last push through the shared bitmap word, whatever
         // the transit words do.
         exact_bitmaps(e);
+        heals_before = heals(e);
     }
     void thread(Env<P, G>& e, int i) {
         if (!ok_setup) return;
@@ -306,6 +312,9 @@ private:
             box.post(e, HOLDING);
             for (int k = 0; k < WAIT_TRIES && box.receive(e, 1) != DONE; ++k) P::spin_hint();
         }
+        if constexpr (H == Hold::after_heal) {
+            for (int k = 0; k < WAIT_TRIES && heals(e) == heals_before; ++k) give_way<P>();
+        }
         lists.push(cls, popped);
         transit.leave();
         if constexpr (H == Hold::before) box.post(e, DONE);
@@ -319,6 +328,8 @@ using OomAfterRelease = OomDecision<P, G, Hold::before>;
 template <AtomicPolicy P, Geometry G>
 using OomChurn = OomDecision<P, G, Hold::churn>;
 template <AtomicPolicy P, Geometry G>
+using OomReleaseAfterHeal = OomDecision<P, G, Hold::after_heal>;
+template <AtomicPolicy P, Geometry G>
 using OomWhileHeldOverflow = OomDecision<P, G, Hold::across, Line::overflow>;
 template <AtomicPolicy P, Geometry G>
 using OomAfterReleaseOverflow = OomDecision<P, G, Hold::before, Line::overflow>;
@@ -326,17 +337,18 @@ using OomAfterReleaseOverflow = OomDecision<P, G, Hold::before, Line::overflow>;
 // A decider that takes its block (issue 15): the decisive attempt (Heap::decisive_miss) finds a
 // fitting block and must keep it announced until it is published (@AL.publish, then @TR.leave),
 // or another decider can find every list empty and no announcement while it is held. T0 takes F
-// (96 bytes, the only free block) off its list and keeps it until both allocators have healed
-// (each heals once, after its first clean miss: then both are deciding), then puts it back. T1 and
-// T2 each allocate 16 bytes (48-byte blocks): F holds both (the first splits it and pushes the
-// remainder, which fits the second), so neither may be told out_of_memory.   segment: A | F (96)
+// (96 bytes, the only free block) off its list and keeps it for HOLD_YIELDS turns (the allocators
+// miss and decide meanwhile, and are vetoed: an allocation heals only after a decisive miss nobody
+// vetoes), then puts it back, where a decisive attempt may get it. T1 and T2 each allocate 16 bytes
+// (48-byte blocks): F holds both (the first splits it and pushes the remainder, which fits the
+// second), so neither may be told out_of_memory.   segment: A | F (96)
 template <AtomicPolicy P, Geometry G>
 struct DecisiveTake {
     using Ctx = typename Env<P, G>::H::Ctx;
     static constexpr int THREADS = 3;
     static constexpr std::uint32_t BLOCKS = 3;
-    static constexpr int WAIT_TRIES = 256;
-    std::uint32_t a = 0, f = 0, f_cls = 0, heals_before = 0, got[3]{};
+    static constexpr int HOLD_YIELDS = 16;
+    std::uint32_t a = 0, f = 0, f_cls = 0, got[3]{};
     bool ok_setup = false, failed[3]{};
     Errc error[3]{};
 
@@ -349,12 +361,11 @@ struct DecisiveTake {
         f_cls = SizeClasses<G>::mapping_insert(e.ctx().size_w(f).load(P::relaxed));
         ok_setup = static_cast<bool>(e.heap.free(f)) && stats(e.heap).free_blocks == 1;
         exact_bitmaps(e);
-        heals_before = heals(e);
     }
     void thread(Env<P, G>& e, int i) {
         if (!ok_setup) return;
         if (i == 0) {
-            hold_f_until_both_healed(e);
+            hold_f_a_while(e);
             return;
         }
         auto r = e.heap.allocate(16);
@@ -379,11 +390,11 @@ struct DecisiveTake {
     }
 
 private:
-    void hold_f_until_both_healed(Env<P, G>& e) {
+    void hold_f_a_while(Env<P, G>& e) {
         Transit<Ctx> transit(e.ctx(), e.heap.thread_slot());
         const FreeLists<Ctx> lists(e.ctx(), &transit);  // the pop announces F in T0's slot
         if (lists.pop(f_cls).status != PopStatus::got) return;  // an allocator was first
-        for (int k = 0; k < WAIT_TRIES && heals(e) - heals_before < 2; ++k) give_way<P>();
+        for (int k = 0; k < HOLD_YIELDS; ++k) give_way<P>();
         lists.push(f_cls, f);
         transit.leave();
     }

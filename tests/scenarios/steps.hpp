@@ -91,8 +91,7 @@ void exact_bitmaps(const E& env) {
     }
 }
 
-// Heals begun on the heap so far (its heal serial): a scenario thread waits for an allocator's heal,
-// which it runs once, after its first clean miss.
+// Heals begun on the heap so far (its heal serial): a scenario thread waits for an allocator's heal.
 template <class E>
 std::uint32_t heals(const E& env) {
     return env.ctx().seg_w(seg::HEAL_SERIAL).load(E::H::Ctx::Policy::relaxed);

@@ -157,6 +157,12 @@ private:
     }
     Result<void> transition_allowed(std::uint32_t h, std::uint32_t expected, std::uint32_t next, std::uint32_t gen) const;
     bool decisive_miss(const Protocols& p, Transit<Ctx>& t, std::uint32_t need, FitResult& out) const;
+    // The allocation's one heal (U14); it leaves transit when done.
+    static void heal_once(const Protocols& p, Transit<Ctx>& t, bool& healed) {
+        p.heal.run();
+        t.leave();
+        healed = true;
+    }
     bool heads_empty_from(std::uint32_t cls, std::uint64_t* heads) const;
     bool heads_unchanged_from(std::uint32_t cls, const std::uint64_t* heads) const;
     // Backoff between attempts: exponential spinning, then, for the later attempts, giving the CPU
@@ -356,20 +362,25 @@ Result<std::uint32_t> Heap<P, G>::allocate(std::uint64_t n) const {
         if (r.status == FitStatus::got) return take(r.block);
         t.leave();  // we hold nothing now: veto nobody while we back off
         if (r.status == FitStatus::corrupt) return fail(Errc::corrupted, r.block);
-        // Heal after a clean miss (fragments may add up to a fit, U14), or once retries have
-        // gone on for half the budget; not after every interfered attempt: a heal empties every
-        // list for a moment, which is what the other participants are retrying against.
-        if (!healed && (r.status == FitStatus::none || attempt >= MAX_ALLOC_ATTEMPTS / 2)) {
-            p.heal.run();
-            t.leave();
-            healed = true;
-            continue;
-        }
-        if (healed && r.status == FitStatus::none) {
+        if (r.status == FitStatus::none) {
+            // A clean miss: decide. A block another thread holds (vetoed) is waited for, not
+            // healed around; only a miss nobody vetoes heals (fragments may add up to a fit,
+            // U14) and then decides again: out_of_memory needs a decisive miss after a heal.
             FitResult last{};
-            if (decisive_miss(p, t, need, last)) return fail(Errc::out_of_memory, need);
+            const bool miss = decisive_miss(p, t, need, last);
             if (last.status == FitStatus::got) return take(last.block);
             if (last.status == FitStatus::corrupt) return fail(Errc::corrupted, last.block);
+            if (miss && healed) return fail(Errc::out_of_memory, need);
+            if (miss) {
+                heal_once(p, t, healed);
+                continue;
+            }
+        }
+        // Interfered or vetoed for half the budget: heal anyway; fragments may add up to a fit
+        // while the block we wait for stays held.
+        if (!healed && attempt >= MAX_ALLOC_ATTEMPTS / 2) {
+            heal_once(p, t, healed);
+            continue;
         }
         backoff(attempt);
     }
