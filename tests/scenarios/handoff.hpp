@@ -226,10 +226,13 @@ using NoSpuriousOomHeld = NoSpuriousOom<P, G, Transient::held>;
 //                   then pushes F back and clears its slot. T1's decisions after the heal decide
 //                   out_of_memory for good: one that read the heads while F was out and the slot
 //                   after T0 cleared it must read the heads again (H2) and find F's push.
+//   Hold::churn_after_heal - the same, then T0 cycles F CHURN_AFTER_HEAL more times {push, leave,
+//                   pop} while T1 decides: a decision whose H reads a head T0's latest pop left
+//                   must see that pop's announcement (@OM.heads acquire), not an older cleared word.
 // Line::overflow puts T0 on the overflow line: setup takes every transit slot (take_slots_but), so T0's
 // claim (TransitClaims) finds none; under real threads T1's own first claim finds none either, and
 // its decision counts itself out of the line (@TR.hold.overflow, @TR.leave.overflow).
-enum class Hold { across, before, churn, after_heal };
+enum class Hold { across, before, churn, after_heal, churn_after_heal };
 enum class Line { own, overflow };
 
 template <AtomicPolicy P, Geometry G, Hold H, Line W = Line::own>
@@ -238,6 +241,7 @@ struct OomDecision {
     static constexpr std::uint32_t BLOCKS = 3;
     static constexpr int WAIT_TRIES = 4096;  // T0 waiting for T1's DONE (across) or heal (after_heal)
     static constexpr int CHURN = 64;
+    static constexpr int CHURN_AFTER_HEAL = 16;
     static constexpr std::uint32_t HOLDING = 1, DONE = 2;
     Mailbox<P, G> box;
     std::uint32_t f = 0, other = 0, popped = 0, got = 0, signal_seen = 0, heals_before = 0;
@@ -265,7 +269,7 @@ struct OomDecision {
     void thread(Env<P, G>& e, int i) {
         if (!ok_setup) return;
         if (i == 0) {
-            for (int k = 0; k < (H == Hold::churn ? CHURN : 1); ++k) hold_f(e);
+            for (int k = 0; k < cycles(); ++k) hold_f(e);
             return;
         }
         signal_seen = box.receive(e, 64);  // HOLDING (across) or DONE (before), if it comes soon
@@ -295,6 +299,11 @@ private:
         if (line == NO_LINE) line = W == Line::overflow ? TransitClaims<Ctx>::claim(e.ctx(), 1) : e.heap.thread_slot();
         return line;
     }
+    static constexpr int cycles() {
+        if constexpr (H == Hold::churn) return CHURN;
+        if constexpr (H == Hold::churn_after_heal) return CHURN_AFTER_HEAL;
+        return 1;
+    }
     void hold_f(Env<P, G>& e) {
         const std::uint32_t cls = Env<P, G>::MIN_CLASS;
         Transit<Ctx> transit(e.ctx(), t0_slot(e));
@@ -302,7 +311,7 @@ private:
         const PopResult p = lists.pop(cls);
         if (p.status != PopStatus::got) return;
         popped = p.block;
-        if constexpr (H == Hold::churn) P::spin_hint();  // let T1 run while F is out
+        if constexpr (H == Hold::churn || H == Hold::churn_after_heal) P::spin_hint();  // let T1 run while F is out
         if constexpr (H == Hold::before) {
             // A search that finds F's list empty now clears its bit, as allocate's search does
             // (bitmaps.hpp): so a later reader may see the bit clear, not only the list empty.
@@ -312,7 +321,7 @@ private:
             box.post(e, HOLDING);
             for (int k = 0; k < WAIT_TRIES && box.receive(e, 1) != DONE; ++k) P::spin_hint();
         }
-        if constexpr (H == Hold::after_heal) {
+        if constexpr (H == Hold::after_heal || H == Hold::churn_after_heal) {
             for (int k = 0; k < WAIT_TRIES && heals(e) == heals_before; ++k) give_way<P>();
         }
         lists.push(cls, popped);
@@ -329,6 +338,8 @@ template <AtomicPolicy P, Geometry G>
 using OomChurn = OomDecision<P, G, Hold::churn>;
 template <AtomicPolicy P, Geometry G>
 using OomReleaseAfterHeal = OomDecision<P, G, Hold::after_heal>;
+template <AtomicPolicy P, Geometry G>
+using OomChurnAfterHeal = OomDecision<P, G, Hold::churn_after_heal>;
 template <AtomicPolicy P, Geometry G>
 using OomWhileHeldOverflow = OomDecision<P, G, Hold::across, Line::overflow>;
 template <AtomicPolicy P, Geometry G>
