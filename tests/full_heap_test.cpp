@@ -121,27 +121,19 @@ TEST(FullHeap, TwoThreadsFillingTogetherEndInOutOfMemory) {
 }
 
 // A child's tally through a pipe: {ok, oom, contention, other, latency count}, then the latencies.
-bool write_all(int fd, const void* p, std::size_t n) {
-    const char* c = static_cast<const char*>(p);
+// io is ::read or ::write; the whole of [p, p + n) moves, or false.
+template <class Byte, class Io>
+bool move_all(int fd, Byte* p, std::size_t n, Io io) {
     while (n > 0) {
-        const ssize_t w = ::write(fd, c, n);
-        if (w <= 0) return false;
-        c += w;
-        n -= static_cast<std::size_t>(w);
+        const ssize_t done = io(fd, p, n);
+        if (done <= 0) return false;
+        p += done;
+        n -= static_cast<std::size_t>(done);
     }
     return true;
 }
-
-bool read_all(int fd, void* p, std::size_t n) {
-    char* c = static_cast<char*>(p);
-    while (n > 0) {
-        const ssize_t r = ::read(fd, c, n);
-        if (r <= 0) return false;
-        c += r;
-        n -= static_cast<std::size_t>(r);
-    }
-    return true;
-}
+bool write_all(int fd, const void* p, std::size_t n) { return move_all(fd, static_cast<const char*>(p), n, ::write); }
+bool read_all(int fd, void* p, std::size_t n) { return move_all(fd, static_cast<char*>(p), n, ::read); }
 
 bool send_tally(int fd, const Tally& t) {
     const std::uint64_t head[5] = {t.ok, t.oom, t.contention, t.other, t.ns.size()};
