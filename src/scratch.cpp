@@ -205,8 +205,8 @@ pid_t fork_tied_child() {
     // The handler ends the tied children it has on record. Its signals are blocked in this thread
     // from before fork() until the child is on record: a handler that ran in between would leave
     // that child running, free to create a scratch name after the handler's sweep
-    // (multiproc_interrupts saw it: an mpboot name left after SIGTERM, in 2 of 8 runs under load). A handler
-    // that runs in another thread of the process meanwhile is not covered (docs/SEGMENT.md).
+    // (multiproc_interrupts saw it: an mpboot name left after SIGTERM, in 2 of 8 runs under load).
+    // A handler that runs in another thread of the process meanwhile is not covered (SEGMENT.md).
     sigset_t handled, before;
     sigemptyset(&handled);
     for (const int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&handled, sig);

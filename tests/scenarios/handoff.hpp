@@ -239,7 +239,7 @@ template <AtomicPolicy P, Geometry G, Hold H, Line W = Line::own>
 struct OomDecision {
     static constexpr int THREADS = 2;
     static constexpr std::uint32_t BLOCKS = 3;
-    static constexpr int WAIT_TRIES = 4096;  // T0 waiting for T1's DONE (across) or heal (after_heal)
+    static constexpr int WAIT_TRIES = 4096;  // T0 waiting for T1's DONE (across) or heal (*after_heal)
     static constexpr int CHURN = 64;
     static constexpr int CHURN_AFTER_HEAL = 16;
     static constexpr std::uint32_t HOLDING = 1, DONE = 2;
