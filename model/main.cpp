@@ -3,7 +3,7 @@
 // Plain main, no gtest and no Relacy in this translation unit (Relacy's macros break both).
 //
 //   model_runner --list                                  the registered scenarios, one name a line
-//   model_runner --tier quick|full|random [--scenario a,b] [--shard-file F] [--log DIR]
+//   model_runner --tier quick|full|random [--scenario a,b] [--part K/N] [--shard-file F] [--log DIR]
 //   model_runner --scenario NAME --sched random|full|bound [--bound N] [--from N] [--iters N]
 //                [--state S] [--budget SEC] [--weaken FILE:LINE [--weaken-acquire]]
 //
@@ -44,6 +44,7 @@ namespace {
 struct Options {
     std::string tier;             // empty: a single run described by spec
     std::vector<std::string> only;
+    unsigned part = 0, parts = 1;  // --part K/N: every N-th selected scenario from the K-th (0-based)
     RunSpec spec;
     std::string shard_file;
     std::string log_dir = "model-logs";
@@ -164,8 +165,10 @@ bool run_full(const Options& o, const ScenarioInfo& sc, RunSpec s) {
 bool run_tier(const Options& o) {
     bool ok = true;
     auto shards = o.shard_file.empty() ? std::map<std::string, std::uint64_t>{} : read_shards(o.shard_file);
+    unsigned index = 0;  // among the selected scenarios, in registry (name) order
     for (const auto& sc : scenarios()) {
         if (!selected(o, sc)) continue;
+        if (index++ % o.parts != o.part) continue;  // another --part runs it
         RunSpec s = o.spec;
         if (o.tier == "quick") {
             s.sched = Sched::random;
@@ -202,6 +205,17 @@ void set_weaken(RunSpec& spec, const std::string& v) {
     if (parts.size() == 3) spec.weaken_order = parts[2];
 }
 
+// --part K/N: N > 0 parts, K < N.
+std::string check_part(const std::string& v) {
+    const auto parts = split(v, '/');
+    const auto number = [](const std::string& x) {
+        return !x.empty() && x.size() <= 4 && x.find_first_not_of("0123456789") == std::string::npos;
+    };
+    if (parts.size() != 2 || !number(parts[0]) || !number(parts[1])) return "want K/N";
+    if (std::stoul(parts[1]) == 0 || std::stoul(parts[0]) >= std::stoul(parts[1])) return "want 0 <= K < N";
+    return {};
+}
+
 // The shape --weaken accepts: a file, a line number, optionally a memory order.
 std::string check_weaken(const std::string& v) {
     const auto parts = split(v, ':');
@@ -219,6 +233,12 @@ void add_options(CLI::App& app, Options& o, bool& list) {
         ->check(CLI::IsMember({"quick", "full", "random"}));
     app.add_option_function<std::string>("--scenario", [&o](const std::string& v) { o.only = split(v, ','); },
                                          "comma-separated scenario names (default with --tier: all)");
+    app.add_option_function<std::string>("--part", [&o](const std::string& v) {
+        const auto kn = split(v, '/');
+        o.part = static_cast<unsigned>(std::stoul(kn[0]));
+        o.parts = static_cast<unsigned>(std::stoul(kn[1]));
+    }, "with --tier: run only every N-th selected scenario from the K-th (0-based), so N runners share a tier")
+        ->check(check_part, "K/N");
     app.add_option_function<std::string>("--sched", [&o, scheds](const std::string& v) { o.spec.sched = scheds.at(v); },
                                          "scheduler of a single run")
         ->check(CLI::IsMember({"random", "full", "bound"}));
