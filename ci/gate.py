@@ -51,7 +51,8 @@ PR_UP = ("pr", "nightly")
 class Check:
     """One row of the gate. Values given as {budget: value} differ per budget. Placeholders in
     commands and bounds: {root} (build root), {dir} (the preset's build dir), {run} (this run's
-    report dir), {logs}, {budget}, {box} (model search box, AMX_GATE_MODEL_BOX, default 5 s)."""
+    report dir), {logs}, {budget}, {box} (model search box, AMX_GATE_MODEL_BOX, default 5 s),
+    {jobs} (AMX_GATE_JOBS, default the core count: build jobs, ctest --parallel, fuzz targets at once)."""
     name: str
     tool: str
     budgets: tuple
@@ -61,6 +62,7 @@ class Check:
     steps: object = None       # commands (argv tuples) run in order
     env: tuple = ()            # (NAME, value) pairs
     labels: tuple = ()         # the ctest labels it runs (--check-labels)
+    concurrent: bool = False   # the steps run at once (each one thread), not one after another
     optional: bool = False     # a ctest selection that may hold no test yet: "none registered"
 
     def get(self, field: str, budget: str):
@@ -68,9 +70,18 @@ class Check:
         return v.get(budget) if isinstance(v, dict) else v
 
 
-def build(preset: str) -> tuple:
-    return (("cmake", "--preset", preset, "-B", "{root}/" + preset),
-            ("cmake", "--build", "{root}/" + preset, "-j2"))
+def build(preset: str, selection: tuple = ()) -> tuple:
+    """Configure and build a preset: everything, or with a ctest selection only the executables
+    its tests run (ci/lib/ctest.py build)."""
+    configure = ("cmake", "--preset", preset, "-B", "{root}/" + preset)
+    if selection:
+        return (configure, ("python3", "ci/lib/ctest.py", "build", "{root}/" + preset, "{jobs}", "--", *selection))
+    return (configure, ("cmake", "--build", "{root}/" + preset, "-j{jobs}"))
+
+
+def parts(*argv: str) -> tuple:
+    """One model_runner tier as PARTS commands run at once (--part K/PARTS; {k} in argv is K)."""
+    return tuple(tuple(a.replace("{k}", str(k)) for a in argv) + ("--part", f"{k}/{PARTS}") for k in range(PARTS))
 
 
 def label_check(label: str, optional: bool = False) -> Check:
@@ -82,10 +93,13 @@ def label_check(label: str, optional: bool = False) -> Check:
 
 
 MODEL = "{dir}/model/model_runner"
+PARTS = 2  # model_runner processes per tier (one thread each), as model/CMakeLists.txt's _partK tests
+ASAN_TESTS = ("-LE", "deep", "-E", "^model_")
+TSAN_TESTS = ("-L", "^(unit|multiproc|chaos)$", "-LE", "deep")
 CHECKS = (
     Check("build:default", "cmake", EVERY, "default", "preset default", steps=build("default")),
-    Check("build:asan", "cmake", PR_UP, "asan", "preset asan", steps=build("asan")),
-    Check("build:tsan", "cmake", PR_UP, "tsan", "preset tsan", steps=build("tsan")),
+    Check("build:asan", "cmake", PR_UP, "asan", "preset asan, what check asan runs", steps=build("asan", ASAN_TESTS)),
+    Check("build:tsan", "cmake", PR_UP, "tsan", "preset tsan, what check tsan runs", steps=build("tsan", TSAN_TESTS)),
     Check("policy-seam", "grep", EVERY, None, "core names no std::atomic / memory_order",
           steps=(("bash", "ci/check-policy-seam"),)),
     label_check("unit"),
@@ -101,26 +115,26 @@ CHECKS = (
                  "nightly": ctest.label_args("prop", True)}, labels=("prop",)),
     Check("prop:pr", "rapidcheck", ("pr",), "default", "25000 cases/property",
           steps=(("{dir}/proptests/prop_model_test",), ("{dir}/proptests/prop_heap_test",)),
-          env=(("RC_PARAMS", "max_success=25000"),)),
+          env=(("RC_PARAMS", "max_success=25000"),), concurrent=True),
     Check("model:quick", "ctest", EVERY, "default", "random sched, 50k exec/scenario",
-          ctest=("-R", "^model_quick$"), labels=("model",)),
+          ctest=("-R", "^model_quick_part[0-9]+$"), labels=("model",)),
     Check("model:full", "relacy", ("pr",), "default", "exhaustive/bounded, {box} s/search",
-          steps=((MODEL, "--tier", "full", "--budget", "{box}", "--log", "{logs}/model-full"),)),
+          steps=parts(MODEL, "--tier", "full", "--budget", "{box}", "--log", "{logs}/model-full"), concurrent=True),
     Check("model:random", "relacy", ("pr",), "default", "100k random exec/scenario",
-          steps=((MODEL, "--tier", "random", "--iters", "100000", "--shard-file", "{run}/model-shards.txt",
-                  "--log", "{logs}/model-random"),)),
+          steps=parts(MODEL, "--tier", "random", "--iters", "100000", "--shard-file", "{run}/model-shards-{k}.txt",
+                      "--log", "{logs}/model-random"), concurrent=True),
     Check("model:deep", "ctest", ("nightly",), "default", "full search 300 s/scenario + 1M random",
-          ctest=("-R", "^model_(full|random)$"), labels=("model",)),
+          ctest=("-R", "^model_(full|random)_part[0-9]+$"), labels=("model",)),
     Check("fuzz:replay", "ctest", EVERY, "default", "seed corpus + regressions",
           ctest={"quick": ctest.label_args("fuzz", False), "pr": ctest.label_args("fuzz", True),
                  "nightly": ctest.label_args("fuzz", True)}, labels=("fuzz",)),
     Check("demo", "amx", EVERY, "default", "2 processes x 3 s", steps=(("{dir}/src/cli/amx", "demo", "3"),)),
-    Check("asan", "ctest", PR_UP, "asan", "ASan+UBSan, quick tier", ctest=("-LE", "deep", "-E", "^model_"),
+    Check("asan", "ctest", PR_UP, "asan", "ASan+UBSan, quick tier", ctest=ASAN_TESTS,
           env=(("ASAN_OPTIONS", "detect_leaks=0"),)),
-    Check("tsan", "ctest", PR_UP, "tsan", "TSan, unit+multiproc+chaos quick",
-          ctest=("-L", "^(unit|multiproc|chaos)$", "-LE", "deep")),
+    Check("tsan", "ctest", PR_UP, "tsan", "TSan, unit+multiproc+chaos quick", ctest=TSAN_TESTS),
     Check("fuzz:campaign", "libFuzzer", PR_UP, None, {"pr": "30 s x 5 targets", "nightly": "300 s x 5 targets"},
-          steps={"pr": (("python3", "ci/fuzz", "30"),), "nightly": (("python3", "ci/fuzz", "300"),)}),
+          steps={"pr": (("python3", "ci/fuzz", "30", "--jobs", "{jobs}"),),
+                 "nightly": (("python3", "ci/fuzz", "300", "--jobs", "{jobs}"),)}),
     Check("mutants", "ci/mutants/run", EVERY, None, "budget {budget}",
           steps=(("python3", "ci/mutants/run", "--budget", "{budget}", "--json", "{run}/mutants.json"),),
           env=(("AMX_MUTANT_WORK", "{root}/mutants"),)),
@@ -158,35 +172,46 @@ class Gate:
     def __init__(self, budget: str, root: Path, run: Path):
         self.budget, self.root, self.run = budget, root, run
         self.box = os.environ.get("AMX_GATE_MODEL_BOX", "5")
+        self.jobs = os.environ.get("AMX_GATE_JOBS", str(os.cpu_count() or 2))
         self.t0 = time.time()
         self.current: Result | None = None  # the check running now
 
     def fill(self, text: str, check: Check) -> str:
         d = self.root / check.preset if check.preset else self.root
         return text.format(root=self.root, dir=d, run=self.run, logs=self.run / "logs", budget=self.budget,
-                           box=self.box)
+                           box=self.box, jobs=self.jobs)
 
     def progress(self, k: int, n: int, text: str) -> None:
         print(f"[check {k} of {n}, {time.time() - self.t0:5.0f}s] {text}", flush=True)
 
     def execute(self, argv: list, env: dict, log: Path, name: str) -> int:
         """Runs argv (its own process group, so an interrupt can stop all of it) into log."""
-        with open(log, "a") as out:
-            out.write("$ " + shlex.join(argv) + "\n")
-            out.flush()
-            p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
-                                 start_new_session=True)
-            try:
-                started = time.time()
-                while True:
-                    try:
-                        return p.wait(timeout=60)
-                    except subprocess.TimeoutExpired:
-                        print(f"    ... {name} running for {time.time() - started:.0f}s "
-                              f"(gate at {time.time() - self.t0:.0f}s)", flush=True)
-            except BaseException:
+        return max(self.execute_all([argv], env, log, name))
+
+    def execute_all(self, argvs: list, env: dict, log: Path, name: str) -> list:
+        """Runs the commands at once, each in its own process group, the output of each into
+        log.K (log itself if there is one); their exit statuses, in order."""
+        outs = [log if len(argvs) == 1 else log.with_name(f"{log.name}.{k}") for k in range(len(argvs))]
+        procs = []
+        try:
+            for argv, path in zip(argvs, outs):
+                with open(path, "a") as out:
+                    out.write("$ " + shlex.join(argv) + "\n")
+                    out.flush()
+                    procs.append(subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
+                                                  start_new_session=True))
+            started = time.time()
+            while any(p.poll() is None for p in procs):
+                try:
+                    next(p for p in procs if p.poll() is None).wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    print(f"    ... {name} running for {time.time() - started:.0f}s "
+                          f"(gate at {time.time() - self.t0:.0f}s)", flush=True)
+            return [p.returncode for p in procs]
+        except BaseException:
+            for p in procs:
                 stop(p)
-                raise
+            raise
 
     def run_check(self, c: Check, k: int, n: int) -> Result:
         r = Result(c.name, c.tool, self.fill(c.get("bound", self.budget), c))
@@ -204,15 +229,22 @@ class Gate:
                 self.run_ctest(c, r, k, n, env, log, safe, prefix)
             else:
                 steps = [[self.fill(a, c) for a in step] for step in c.get("steps", self.budget)]
-                self.progress(k, n, f"{c.name}: running: " + " && ".join(shlex.join(s) for s in steps))
-                rc = 0
-                for s in steps:
-                    rc = self.execute(s, env, log, c.name)
-                    if rc != 0:
-                        break
-                r.verdict = "PASS" if rc == 0 else "FAIL"
-                if rc != 0:
-                    r.replay = [" && ".join(shlex.join(prefix + s) for s in steps)]
+                joint = " & " if c.concurrent else " && "
+                self.progress(k, n, f"{c.name}: running: " + joint.join(shlex.join(s) for s in steps))
+                if c.concurrent:
+                    rcs = self.execute_all(steps, env, log, c.name)
+                    failed = [s for s, rc in zip(steps, rcs) if rc != 0]
+                else:
+                    failed = []
+                    for s in steps:
+                        if self.execute(s, env, log, c.name) != 0:
+                            failed = [steps[:steps.index(s) + 1]]
+                            break
+                r.verdict = "FAIL" if failed else "PASS"
+                if c.concurrent:  # each failed part replays on its own
+                    r.replay = [shlex.join(prefix + s) for s in failed]
+                elif failed:
+                    r.replay = [" && ".join(shlex.join(prefix + s) for s in failed[0])]
         except Interrupted:
             r.verdict = "INTERRUPTED"
             raise
@@ -242,8 +274,8 @@ class Gate:
             return
         junit = self.run / "junit" / f"{safe}.xml"
         r.junit = str(junit)
-        argv = ["ctest", "--test-dir", str(d), "--timeout", "3600", "--output-on-failure", "--output-junit",
-                str(junit), *args]
+        argv = ["ctest", "--test-dir", str(d), "--parallel", self.jobs, "--timeout", "3600", "--output-on-failure",
+                "--output-junit", str(junit), *args]
         self.progress(k, n, f"{c.name}: running: {shlex.join(argv)}")
         rc = self.execute(argv, env, log, c.name)
         results = ctest.junit_results(junit)

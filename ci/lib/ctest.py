@@ -111,3 +111,23 @@ def junit_results(path: Path) -> list:
             status = "passed"
         out.append((case.get("name", ""), status, float(case.get("time") or 0)))
     return out
+
+
+def build_selected(build: Path, jobs: str, args: list) -> int:
+    """Builds only the executables the tests of a ctest selection run (a configured build dir);
+    prints what it builds. Exit status of the build, 1 if the selection holds no test."""
+    selected = tests(build, args)
+    targets = targets_of(build, selected)
+    print(f"ctest.py build: {len(selected)} tests ({' '.join(args)}) run {len(targets)} targets: {' '.join(targets)}",
+          flush=True)
+    if not selected:
+        return 1
+    return subprocess.run(["cmake", "--build", str(build), f"-j{jobs}", "--target", *targets]).returncode
+
+
+if __name__ == "__main__":
+    import sys
+    usage = "usage: ctest.py build BUILD_DIR JOBS -- CTEST_ARGS..."
+    if len(sys.argv) < 5 or sys.argv[1] != "build" or sys.argv[4] != "--":
+        sys.exit(usage)
+    sys.exit(build_selected(Path(sys.argv[2]), sys.argv[3], sys.argv[5:]))
