@@ -34,7 +34,7 @@ def tests(build: Path, args: list = ()) -> list:
             registered = registered if registered is not None else commands_as_registered(build)
             command = registered.get(t["name"], [])
         out.append({"name": t["name"], "command": command, "labels": props.get("LABELS", []),
-                    "cwd": props.get("WORKING_DIRECTORY")})
+                    "cwd": props.get("WORKING_DIRECTORY"), "required": props.get("REQUIRED_FILES", [])})
     return out
 
 
@@ -71,12 +71,13 @@ def build_outputs(build: Path) -> set:
 
 
 def targets_of(build: Path, selected: list) -> list:
-    """Build targets (paths relative to build) of the executables the selected tests run."""
+    """Build targets (paths relative to build) of the executables the selected tests run, and of
+    the files they name in REQUIRED_FILES (what a test uses beyond its command line)."""
     build = Path(build).resolve()
     outputs = build_outputs(build)
     want = []
     for t in selected:
-        for arg in t["command"]:
+        for arg in [*t["command"], *t.get("required", [])]:
             for part in arg.split("=", 1)[-1:] + [arg]:  # -DAMX=/path/amx names the executable too
                 p = os.path.normpath(part)
                 if p in outputs:
