@@ -61,21 +61,27 @@ def select(found, wanted):
 
 # ---- running the model checker ---------------------------------------------------------------
 
+SNAPSHOT_GROUPS = 6
+
+
 def snapshot_build(work):
     """Copies the tree and builds model_runner from that copy, so the sites parsed and the line
     numbers the runner sees come from the same text (the core may be edited meanwhile)."""
     src = os.path.join(work, "src")
     subprocess.run(["rm", "-rf", src], check=True)
     os.makedirs(src)
-    subprocess.run(f"tar -C '{ROOT}' -cf - include tests/scenarios model | tar -C '{src}' -xf -", shell=True, check=True)
+    subprocess.run(f"tar -C '{ROOT}' -cf - include tests/scenarios tests/support model | tar -C '{src}' -xf -", shell=True, check=True)
     flags = ["-std=c++20", "-O2", "-fno-sized-deallocation", "-w", f"-I{src}/include", f"-I{src}/tests", f"-I{src}/model"]
-    tus = [os.path.join(src, "model", n) for n in sorted(os.listdir(os.path.join(src, "model")))
-           if n == "main.cpp" or (n.startswith("sc_") and n.endswith(".cpp"))]
+    model = os.path.join(src, "model")
+    # (source, extra flags, object): main.cpp, and the scenarios in SNAPSHOT_GROUPS groups
+    # (model/scenario_tu.cpp, as model/CMakeLists.txt builds them).
+    tus = [(os.path.join(model, "main.cpp"), [], os.path.join(model, "main.o"))]
+    tus += [(os.path.join(model, "scenario_tu.cpp"), [f"-DAMX_MODEL_GROUP={k}", f"-DAMX_MODEL_GROUPS={SNAPSHOT_GROUPS}"],
+             os.path.join(model, f"group_{k}.o")) for k in range(SNAPSHOT_GROUPS)]
     objs, running = [], []
-    for tu in tus:
-        obj = tu[:-4] + ".o"
+    for tu, extra, obj in tus:
         objs.append(obj)
-        running.append(subprocess.Popen([os.environ.get("CXX", "g++"), *flags, "-c", tu, "-o", obj]))
+        running.append(subprocess.Popen([os.environ.get("CXX", "g++"), *flags, *extra, "-c", tu, "-o", obj]))
         if len(running) >= 2:
             if running.pop(0).wait() != 0:
                 sys.exit("snapshot build failed")
@@ -149,8 +155,8 @@ def run_sites(a, chosen, run_id):
 def tree_name(src):
     """The commit the run's tree comes from, and whether files the runner compiles differ from it."""
     head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    status = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "include", "model", "tests/scenarios"],
-                            capture_output=True, text=True).stdout.split("\n")
+    status = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "include", "model", "tests/scenarios",
+                             "tests/support"], capture_output=True, text=True).stdout.split("\n")
     dirty = [line for line in status if line.endswith((".hpp", ".cpp", ".h"))]
     where = " (snapshot copy)" if src != ROOT else ""
     return (head or "unknown commit") + (" with uncommitted changes" if dirty else "") + where
