@@ -186,7 +186,7 @@ class Gate:
 
     def execute(self, argv: list, env: dict, log: Path, name: str) -> int:
         """Runs argv (its own process group, so an interrupt can stop all of it) into log."""
-        return max(self.execute_all([argv], env, log, name))
+        return self.execute_all([argv], env, log, name)[0]
 
     def execute_all(self, argvs: list, env: dict, log: Path, name: str) -> list:
         """Runs the commands at once, each in its own process group, the output of each into
@@ -231,20 +231,15 @@ class Gate:
                 steps = [[self.fill(a, c) for a in step] for step in c.get("steps", self.budget)]
                 joint = " & " if c.concurrent else " && "
                 self.progress(k, n, f"{c.name}: running: " + joint.join(shlex.join(s) for s in steps))
-                if c.concurrent:
-                    rcs = self.execute_all(steps, env, log, c.name)
-                    failed = [s for s, rc in zip(steps, rcs) if rc != 0]
-                else:
-                    failed = []
-                    for s in steps:
-                        if self.execute(s, env, log, c.name) != 0:
-                            failed = [steps[:steps.index(s) + 1]]
-                            break
-                r.verdict = "FAIL" if failed else "PASS"
                 if c.concurrent:  # each failed part replays on its own
-                    r.replay = [shlex.join(prefix + s) for s in failed]
-                elif failed:
-                    r.replay = [" && ".join(shlex.join(prefix + s) for s in failed[0])]
+                    rcs = self.execute_all(steps, env, log, c.name)
+                    r.replay = [shlex.join(prefix + s) for s, rc in zip(steps, rcs) if rc != 0]
+                else:  # the steps up to the failed one replay together
+                    for k_step, s in enumerate(steps):
+                        if self.execute(s, env, log, c.name) != 0:
+                            r.replay = [" && ".join(shlex.join(prefix + x) for x in steps[:k_step + 1])]
+                            break
+                r.verdict = "FAIL" if r.replay else "PASS"
         except Interrupted:
             r.verdict = "INTERRUPTED"
             raise

@@ -205,13 +205,15 @@ void set_weaken(RunSpec& spec, const std::string& v) {
     if (parts.size() == 3) spec.weaken_order = parts[2];
 }
 
+// A decimal number of 1 to max_digits digits (std::stoul takes it without throwing).
+bool is_number(const std::string& x, std::size_t max_digits) {
+    return !x.empty() && x.size() <= max_digits && x.find_first_not_of("0123456789") == std::string::npos;
+}
+
 // --part K/N: N > 0 parts, K < N.
 std::string check_part(const std::string& v) {
     const auto parts = split(v, '/');
-    const auto number = [](const std::string& x) {
-        return !x.empty() && x.size() <= 4 && x.find_first_not_of("0123456789") == std::string::npos;
-    };
-    if (parts.size() != 2 || !number(parts[0]) || !number(parts[1])) return "want K/N";
+    if (parts.size() != 2 || !is_number(parts[0], 4) || !is_number(parts[1], 4)) return "want K/N";
     if (std::stoul(parts[1]) == 0 || std::stoul(parts[0]) >= std::stoul(parts[1])) return "want 0 <= K < N";
     return {};
 }
@@ -220,9 +222,7 @@ std::string check_part(const std::string& v) {
 std::string check_weaken(const std::string& v) {
     const auto parts = split(v, ':');
     if (parts.size() != 2 && parts.size() != 3) return "want FILE:LINE or FILE:LINE:ORDER";
-    if (parts[1].find_first_not_of("0123456789") != std::string::npos || parts[1].size() > 9) {
-        return "LINE must be a number";
-    }
+    if (!is_number(parts[1], 9)) return "LINE must be a number";
     return {};
 }
 

@@ -70,7 +70,8 @@ def snapshot_build(work):
     src = os.path.join(work, "src")
     subprocess.run(["rm", "-rf", src], check=True)
     os.makedirs(src)
-    subprocess.run(f"tar -C '{ROOT}' -cf - include tests/scenarios tests/support model | tar -C '{src}' -xf -", shell=True, check=True)
+    subprocess.run(f"tar -C '{ROOT}' -cf - include tests/scenarios tests/support model | tar -C '{src}' -xf -",
+                   shell=True, check=True)
     flags = ["-std=c++20", "-O2", "-fno-sized-deallocation", "-w", f"-I{src}/include", f"-I{src}/tests", f"-I{src}/model"]
     model = os.path.join(src, "model")
     # (source, extra flags, object): main.cpp, and the scenarios in SNAPSHOT_GROUPS groups
