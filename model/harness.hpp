@@ -41,12 +41,13 @@ struct Suite : rl::test_suite<Suite<S, G>, S<RelacyAtomicPolicy, G>::THREADS> {
     using P = RelacyAtomicPolicy;
     using L = ControlLayout<G>;
     static constexpr std::uint32_t CAP = scenario::capacity<S<P, G>, G>();
-    // 64-bit words: the heads, the participant registry and the transit counters (up to the first block).
-    static constexpr std::uint32_t WIDE = align_up(L::FIRST_BLOCK, 8);
     static constexpr std::uint64_t NONCE = 0x5EED;
 
     std::array<rl::atomic<std::uint32_t>, CAP / 4> w32;
-    std::array<rl::atomic<std::uint64_t>, WIDE / 8> w64;
+    // 64-bit words: the heads, the participant registry, the transit counters and the blocks'
+    // state pairs. A 32-bit and a 64-bit word at one offset are different model variables: the core
+    // reaches each location at one width only (layout/block_header.hpp, scenario fill patterns).
+    std::array<rl::atomic<std::uint64_t>, CAP / 8> w64;
     P::Storage storage;
     scenario::Execution<S, P, G> run{P::Memory(&storage)};
 
@@ -75,7 +76,7 @@ struct Suite : rl::test_suite<Suite<S, G>, S<RelacyAtomicPolicy, G>::THREADS> {
     void before() {
         for (auto& w : w32) w.store(0, rl::mo_relaxed, $);
         for (auto& w : w64) w.store(0, rl::mo_relaxed, $);
-        storage = P::Storage{w32.data(), w64.data(), CAP, WIDE};
+        storage = P::Storage{w32.data(), w64.data(), CAP};
         run.setup(NONCE);
     }
 

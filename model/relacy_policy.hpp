@@ -154,9 +154,8 @@ struct RelacyAtomicPolicy
     // The words of one modelled segment. Owned by the test suite (constructed per execution).
     struct Storage {
         rl::atomic<std::uint32_t>* w32 = nullptr;
-        rl::atomic<std::uint64_t>* w64 = nullptr;
+        rl::atomic<std::uint64_t>* w64 = nullptr;  // capacity / 8 words
         std::uint32_t capacity = 0;  // bytes
-        std::uint32_t wide_end = 0;  // bytes covered by w64 (the control area)
     };
 
     class Memory {
@@ -171,8 +170,8 @@ struct RelacyAtomicPolicy
             return Word<std::uint32_t>(&s_->w32[off / 4]);
         }
         Word<std::uint64_t> u64(std::uint32_t off, site s = site::current()) const {
-            if (off % 8 != 0 || off >= s_->wide_end) {
-                rl::ctx().fail_test("u64 access outside the control area", rl::test_result_user_assert_failed, info(s));
+            if (off % 8 != 0 || off >= s_->capacity) {
+                rl::ctx().fail_test("u64 access outside the segment or misaligned", rl::test_result_user_assert_failed, info(s));
                 off = 0;
             }
             return Word<std::uint64_t>(&s_->w64[off / 8]);

@@ -167,7 +167,7 @@ void tags_advance() {
     for (bool push : ops) {
         const std::uint32_t before = unpack_head(ctx.head_w(cls).load(StdAtomicPolicy::relaxed)).tag;
         if (push && !owned.empty()) {
-            ctx.state_w(owned.back()).store(STATE_FREE, StdAtomicPolicy::relaxed);
+            ctx.set_owned_state(owned.back(), STATE_FREE);
             RC_ASSERT(lists.push(cls, owned.back()));
             listed.push_back(owned.back());
             owned.pop_back();
@@ -189,7 +189,7 @@ void tags_advance() {
         listed.pop_back();
     }
     for (auto b : owned) {
-        ctx.state_w(b).store(STATE_ALLOCATED, StdAtomicPolicy::relaxed);
+        ctx.set_owned_state(b, STATE_ALLOCATED);
         RC_ASSERT(h->free(b).has_value());
     }
     RC_ASSERT(h.verify().ok());

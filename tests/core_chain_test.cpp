@@ -152,7 +152,7 @@ std::uint32_t shorten_last_block(MatrixHandler& m, bool last_block_live) {
     walk_chain(c, [&](const ChainBlock& b) { last = b.offset; });
     if (last_block_live) {
         EXPECT_TRUE(m.allocate_raw(c.size_w(last).load(P::relaxed) - BLOCK_HEADER_SIZE));
-        EXPECT_EQ(c.state_w(last).load(P::relaxed), STATE_ALLOCATED);
+        EXPECT_EQ(c.state(last), STATE_ALLOCATED);
     }
     c.size_w(last).store(c.size_w(last).load(P::relaxed) - 16, P::relaxed);
     return m.segment_size() - 16;

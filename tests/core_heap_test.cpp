@@ -324,7 +324,7 @@ TEST(Heap, MisalignedHeadIsNeverFollowed) {
     // Make the words a misaligned "block" at a + 4 would use look plausible, so that only the
     // alignment check can refuse it: its next_free is a's check word, its size is a's state word.
     c.check_w(a).store(0, StdAtomicPolicy::relaxed);
-    c.state_w(a).store(48, StdAtomicPolicy::relaxed);
+    c.set_owned_state(a, 48);
     c.head_w(cls).store(pack_head({a + 4, old.tag}), StdAtomicPolicy::relaxed);  // misaligned head
     const auto r = h->allocate(16);
     ASSERT_FALSE(r) << "allocated 0x" << std::hex << *r;

@@ -28,13 +28,13 @@ inline std::string layout_table() {
     row("blocks", L::FIRST_BLOCK, 0, "first_block", "first block header; blocks tile up to the capacity");
 #define AMX_HDR(f, what) row("block header", offsetof(BlockHeader, f), sizeof(BlockHeader::f), #f, what)
     AMX_HDR(size, "block bytes including this header");
-    AMX_HDR(state, "state");
     AMX_HDR(prev_phys, "header offset of the left neighbour, 0 = none");
+    AMX_HDR(state, "state; with generation one u64 word, the state pair (every access is 64-bit)");
+    AMX_HDR(generation, "the allocation's generation {transit slot + 1:8 | count:24}, checked against a handle's in the same word as the state; kept while freed");
     AMX_HDR(next_free, "free-list link while listed");
     AMX_HDR(check, "header check word, 0 once absorbed");
     AMX_HDR(list_hint, "FREE: class last pushed to (hint); live: allocated_by, participant slot + 1 of the allocating process, 0 = unregistered");
     AMX_HDR(heal_token, "heal token while heal owns the block, 0 otherwise");
-    AMX_HDR(generation, "live: the allocation's generation {transit slot + 1:8 | count:24}, checked against a handle's");
 #undef AMX_HDR
     return s;
 }

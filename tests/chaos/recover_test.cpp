@@ -167,8 +167,8 @@ TEST(Recover, TransientBlocksBecomeFreeAndTagsGrow) {
     const ProductionHeap& heap = h->raw_matrix();
     const auto& c = heap.context();
     // What a participant killed mid-free leaves: ACKED; mid-merge: COALESCING; an unattributed live block.
-    c.state_w(b[1]).store(STATE_ACKED, StdAtomicPolicy::relaxed);
-    c.state_w(b[2]).store(STATE_COALESCING, StdAtomicPolicy::relaxed);
+    c.set_owned_state(b[1], STATE_ACKED);
+    c.set_owned_state(b[2], STATE_COALESCING);
     c.word(b[4], hdr::ALLOCATED_BY).store(0, StdAtomicPolicy::relaxed);
     std::vector<std::uint32_t> tags;
     for (std::uint32_t cls = 0; cls < SizeClasses<DefaultGeometry>::CLASS_COUNT; ++cls) {

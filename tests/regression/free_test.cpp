@@ -266,8 +266,8 @@ TEST(Regression, U27_OracleReportsEachCorruption) {
         TestHeap<> h(1 << 16);
         const std::uint32_t a = *h->allocate(16), b = *h->allocate(16);
         (void)*h->allocate(16);
-        h->context().state_w(a).store(STATE_FREE, P::relaxed);
-        h->context().state_w(b).store(STATE_FREE, P::relaxed);
+        h->context().set_owned_state(a, STATE_FREE);
+        h->context().set_owned_state(b, STATE_FREE);
         FreeLists<TestHeap<>::H::Ctx> lists(h->context());
         lists.push(Map::mapping_insert(48), a);
         lists.push(Map::mapping_insert(48), b);

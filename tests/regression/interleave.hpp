@@ -124,7 +124,7 @@ struct BufferHeap {
     H* operator->() { return &*heap; }
     const Ctx& ctx() const { return heap->context(); }
     std::uint32_t size_of(std::uint32_t b) const { return ctx().size_w(b).load(P::relaxed); }
-    std::uint32_t state_of(std::uint32_t b) const { return ctx().state_w(b).load(P::relaxed); }
+    std::uint32_t state_of(std::uint32_t b) const { return ctx().state(b); }
     std::uint32_t prev_of(std::uint32_t b) const { return ctx().prev_w(b).load(P::relaxed); }
     std::uint32_t head_of(std::uint32_t cls) const { return unpack_head(ctx().head_w(cls).load(P::relaxed)).offset; }
     VerifyReport verify(VerifyMode m = VerifyMode::quiescent) const { return amx::verify(*heap, m); }

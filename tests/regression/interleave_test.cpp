@@ -231,5 +231,104 @@ TEST(Regression, U7_StaleFreeWhoseBlockWasReusedIsRefusedAfterItsClaim) {
     EXPECT_TRUE(v.ok()) << v.to_string();
 }
 
+
+// STALE-STATE (found by the mutant runner's parallel baseline, session 8: example_producer_consumer
+// lost a message). A consumer calls transition_state(READY -> TAKEN) through a handle whose message
+// another consumer has already taken. Between the call's start and its CAS, that consumer frees the
+// block, the producer allocates it again at the same offset and publishes its next message as
+// READY. Layout version 2 kept state and generation in two words and compared the generation before
+// the CAS: the stale CAS took the new message. The state pair (layout version 3) makes the CAS
+// compare the generation: the call is refused with invalid_offset and the new message stays READY.
+// Concurrent form: scenario stale_transition (model). Kills ci/mutants/state-cas-any-generation.mutant.
+constexpr std::uint32_t READY = 60, TAKEN = 61;
+
+// Frees X (generation old_gen) and allocates it again at the same offset, as another thread would
+// between a stale call's start and its CAS; returns the new allocation's generation (0: failed).
+std::uint32_t reallocate(TH& h, std::uint32_t x, std::uint32_t old_gen) {
+    EXPECT_TRUE(h->free(x, old_gen));
+    auto again = h->allocate(16);
+    EXPECT_TRUE(again && *again == x) << "X is reused at the same offset (its neighbours are live)";
+    const std::uint32_t gen = again ? h->generation(x) : 0;
+    EXPECT_NE(gen, old_gen);
+    return gen;
+}
+
+// A stale call on X (generation old_gen) is refused with invalid_offset, although X was freed and
+// allocated again only right before the call's CAS on its state pair (after `other`, another
+// thread's step on the old allocation); the new allocation, given `new_state`, keeps it; it is
+// freed at the end, and the heap verifies.
+template <class Call>
+void expect_stale_call_refused(TH& h, std::uint32_t x, std::uint32_t old_gen, std::uint32_t new_state,
+                               const std::function<void()>& other, Call call, const char* what) {
+    std::uint32_t new_gen = 0;
+    Interleave::at(before(Op::cas, x + hdr::STATE_PAIR), [&] {
+        if (other) other();
+        new_gen = reallocate(h, x, old_gen);
+        if (new_state != STATE_ALLOCATED) EXPECT_TRUE(h->set_state(x, new_state, new_gen));  // the next message
+    });
+    auto r = call();
+    ASSERT_TRUE(Interleave::fired());
+    ASSERT_NE(new_gen, 0u);
+    ASSERT_FALSE(r) << what;
+    EXPECT_EQ(r.error().code, Errc::invalid_offset);
+    EXPECT_EQ(*h->get_state(x, new_gen), new_state) << "the new allocation's state is untouched";
+    ASSERT_TRUE(h->free(x, new_gen));
+    const auto v = h.verify();
+    EXPECT_TRUE(v.ok()) << v.to_string();
+}
+
+TEST(Regression, StaleState_TransitionThroughAStaleHandleDoesNotTakeTheNextMessage) {
+    Disarm d;
+    TH h(1 << 16);
+    const std::uint32_t x = h.allocate_all({16, 16, 16})[1];  // g0 X g1: X is reused in place
+    const std::uint32_t old_gen = h->generation(x);
+    ASSERT_TRUE(h->set_state(x, READY, old_gen));
+    // Before our CAS another consumer takes the message (and frees it: reallocate), and the
+    // producer publishes its next message in the same block.
+    const auto other_consumer = [&] { EXPECT_TRUE(h->transition_state(x, READY, TAKEN, old_gen)); };
+    expect_stale_call_refused(h, x, old_gen, READY, other_consumer,
+                              [&] { return h->transition_state(x, READY, TAKEN, old_gen); },
+                              "the stale handle took the next allocation's message");
+}
+
+// The same race for set_state and for free (whose claim's CAS compares the generation too;
+// version 2 re-checked it after the claim).
+TEST(Regression, StaleState_SetStateAndFreeThroughAStaleHandleLeaveTheNewOwnersBlock) {
+    for (const bool free_it : {false, true}) {
+        SCOPED_TRACE(free_it ? "free" : "set_state");
+        Disarm d;
+        TH h(1 << 16);
+        const std::uint32_t x = h.allocate_all({16, 16, 16})[1];
+        const std::uint32_t old_gen = h->generation(x);
+        const auto stale_call = [&]() -> Result<void> {
+            return free_it ? h->free(x, old_gen) : h->set_state(x, READY, old_gen);
+        };
+        expect_stale_call_refused(h, x, old_gen, STATE_ALLOCATED, {}, stale_call,
+                                  "the stale handle changed or freed the new owner's block");
+    }
+}
+
+// block_at hands out the generation read in the same load as the state it validated (live_block).
+// A block freed and allocated again right after that load yields a handle of the old generation,
+// which every checked call then refuses, never a handle of the new allocation that skipped its
+// validation. (Version 2 read the generation again in a second load, after the check.)
+TEST(Regression, StaleState_LiveBlockReportsTheGenerationItValidated) {
+    Disarm d;
+    TH h(1 << 16);
+    const std::uint32_t x = h.allocate_all({16, 64, 16})[1];  // g0 X(96 bytes) g1
+    const std::uint32_t old_gen = h->generation(x);
+    Interleave::at(after(Op::load, x + hdr::STATE_PAIR), [&] {
+        ASSERT_TRUE(h->free(x, old_gen));
+        auto again = h->allocate(16);  // 48 bytes at x; the rest of X split off
+        ASSERT_TRUE(again);
+        ASSERT_EQ(*again, x);
+    });
+    auto live = h->live_block(x);
+    ASSERT_TRUE(Interleave::fired());
+    ASSERT_TRUE(live);
+    EXPECT_EQ(live->generation, old_gen) << "the generation handed out is the validated allocation's";
+    EXPECT_EQ(h->get_state(x, live->generation).error().code, Errc::invalid_offset);
+}
+
 }  // namespace
 }  // namespace amx::regress

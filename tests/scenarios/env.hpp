@@ -1,7 +1,8 @@
 // Scenario environment: a heap of a tiny or default geometry over a policy's memory, plus the test
 // instruments every policy shares:
-//   - fill / check_fill: payload patterns written through the same policy words as headers (relaxed,
-//     H9), so a CAS or store that lands on a stale header shows up as a broken pattern;
+//   - fill / check_fill: payload patterns written through the same policy words, at the same
+//     widths, as headers (relaxed, H9), so a CAS or store that lands on a stale header shows up as
+//     a broken pattern;
 //   - own / disown: a shadow of plain policy cells (rl::var under Relacy), one per 16-byte
 //     granule, written by whoever owns the block; two owners of one block are a data race for the
 //     model checker (and for TSan under the production policy).
@@ -38,14 +39,33 @@ struct Env {
     }
     static std::uint32_t pattern(std::uint32_t tag, std::uint32_t i) { return (tag * 0x9E3779B1u) ^ (i * 0x85EBCA6Bu) ^ 0xA5A5A5A5u; }
 
+    // Payload words at the width a header puts there: 64 bits where a header's state pair would
+    // sit (offset % ALIGN == hdr::STATE_PAIR % ALIGN), 32 bits elsewhere. Under Relacy the two
+    // widths are separate variables, so this is what lets a write to a stale header land on the
+    // pattern.
+    static bool pair_word(std::uint32_t off) { return off % L::ALIGN == hdr::STATE_PAIR % L::ALIGN; }
+    static std::uint64_t pattern_pair(std::uint32_t tag, std::uint32_t i) {
+        return pattern(tag, i) | (std::uint64_t{pattern(tag, i + 1)} << 32);
+    }
+
     void fill(std::uint32_t hdr, std::uint32_t tag) const {
         const std::uint32_t n = payload_words(hdr);
-        for (std::uint32_t i = 0; i < n; ++i) ctx().mem.u32(hdr + BLOCK_HEADER_SIZE + 4 * i).store(pattern(tag, i), P::relaxed);
+        for (std::uint32_t i = 0; i < n; ++i) {
+            const std::uint32_t off = hdr + BLOCK_HEADER_SIZE + 4 * i;
+            if (pair_word(off)) {
+                ctx().mem.u64(off).store(pattern_pair(tag, i++), P::relaxed);
+            } else {
+                ctx().mem.u32(off).store(pattern(tag, i), P::relaxed);
+            }
+        }
     }
     bool check_fill(std::uint32_t hdr, std::uint32_t tag) const {
         const std::uint32_t n = payload_words(hdr);
         for (std::uint32_t i = 0; i < n; ++i) {
-            if (ctx().mem.u32(hdr + BLOCK_HEADER_SIZE + 4 * i).load(P::relaxed) != pattern(tag, i)) return false;
+            const std::uint32_t off = hdr + BLOCK_HEADER_SIZE + 4 * i;
+            const bool ok = pair_word(off) ? ctx().mem.u64(off).load(P::relaxed) == pattern_pair(tag, i++)
+                                           : ctx().mem.u32(off).load(P::relaxed) == pattern(tag, i);
+            if (!ok) return false;
         }
         return true;
     }

@@ -132,6 +132,56 @@ using StateHandoff = UserStateHandoff<P, G, Via::set_get>;
 template <AtomicPolicy P, Geometry G>
 using TransitionHandoff = UserStateHandoff<P, G, Via::transition>;
 
+// STALE-STATE: two consumers, T0 and T1, hold one handle (x, generation g0) to a READY message. Each
+// tries transition_state(READY -> TAKEN) through it, and the winner frees x. T2, the producer, allocates
+// once more (x comes back if the winner freed it in time, else the tail is split) and publishes the
+// new allocation as READY. Exactly one consumer takes the first message, and no handle of g0 takes
+// the second: layout version 2 compared the generation before the state CAS, in another word, so a
+// consumer paused between the two took it (both consumers won). Version 3's CAS compares the state
+// pair (PROTOCOL.md §9). Deterministic form: Regression.StaleState_* (interleave_test). The producer
+// is the last thread so that the context-bounded search (full tier) meets the race early: with
+// version 2's order (mutant state-cas-any-generation) at execution 465 of bound 2, against 889,713
+// with the producer first; the random quick tier did not meet it in 500,000 executions.
+template <AtomicPolicy P, Geometry G>
+struct StaleTransition {
+    static constexpr int THREADS = 3;
+    static constexpr std::uint32_t BLOCKS = 4;  // x, k (keeps x from merging right), a 2-block tail
+    static constexpr std::uint32_t READY = 50, TAKEN = 51;
+    std::uint32_t b[2]{}, g0 = 0, again = 0, g1 = 0;
+    bool ok_setup = false, republished = false;
+    bool won[THREADS]{}, freed[THREADS]{};
+
+    void setup(Env<P, G>& e) {
+        ok_setup = allocate_n(e, b, 16);
+        if (!ok_setup) return;
+        g0 = e.heap.generation(b[0]);
+        ok_setup = static_cast<bool>(e.heap.set_state(b[0], READY, g0));
+    }
+    void thread(Env<P, G>& e, int i) {
+        if (!ok_setup) return;
+        if (i == 2) {
+            auto r = e.heap.allocate(16);
+            if (!r) return;
+            again = *r;
+            g1 = e.heap.generation(again);
+            republished = static_cast<bool>(e.heap.set_state(again, READY, g1));
+            return;
+        }
+        won[i] = static_cast<bool>(e.heap.transition_state(b[0], READY, TAKEN, g0));
+        if (won[i]) freed[i] = static_cast<bool>(e.heap.free(b[0], g0));
+    }
+    void check(Env<P, G>& e, Outcome& o) {
+        o.expect(ok_setup, "setup");
+        o.expect(won[0] != won[1], "exactly one consumer takes the first message (STALE-STATE: both did)");
+        o.expect(freed[0] || freed[1], "the winner frees the block it took");
+        o.expect(republished, "the producer publishes its allocation");
+        auto s = e.heap.get_state(again, g1);
+        o.expect(s && *s == READY, "the producer's next message stays READY: no handle of g0 took it");
+        const std::uint32_t held[] = {again, b[1]};
+        verify_and_reclaim(e, o, held);
+    }
+};
+
 // No spurious out_of_memory (U15, PROTOCOL.md §6): T1 allocates while T0 takes the only fitting
 // free block F off its list for a moment and puts it back. F is free throughout (on its list or in
 // T0's transit), so T1 must never be told out_of_memory.

@@ -13,9 +13,8 @@ namespace amx::scenario {
 // Puts an owned block on list cls without coalescing (to build a list of adjacent blocks).
 template <class E>
 void list_block(E& env, std::uint32_t b, std::uint32_t cls) {
-    using P = typename E::H::Ctx::Policy;
     const auto lists = env.lists();
-    env.ctx().state_w(b).store(STATE_FREE, P::relaxed);
+    env.ctx().set_owned_state(b, STATE_FREE);
     lists.push(cls, b);
 }
 
@@ -83,7 +82,7 @@ struct PushVsPop {
             alone[0] = e.hold(b[1], 1, 1);
             fill_ok[0] = e.check_fill(b[1], 1);
             e.disown(b[1]);
-            e.ctx().state_w(b[1]).store(STATE_FREE, P::relaxed);  // published by the push
+            e.ctx().set_owned_state(b[1], STATE_FREE);  // published by the push
             lists.push(CLS, b[1]);
         } else {
             popped = take_block(e, lists, CLS, 2, alone[1]);
@@ -266,7 +265,7 @@ struct BitmapClearVsPush {
         if (!ok_setup) return;
         const auto lists = e.lists();
         if (i == 0) {
-            e.ctx().state_w(b[1]).store(STATE_FREE, P::relaxed);  // published by the push
+            e.ctx().set_owned_state(b[1], STATE_FREE);  // published by the push
             lists.push(CLS, b[1]);
         } else {
             const PopResult p = lists.pop(CLS);

@@ -59,7 +59,7 @@ struct UnlinkVsPopPush {
         ok_setup = list_two(e, b, CLS);
         if (!ok_setup) return;
         alone[2] = e.hold(b[2], 3, 3);  // T2's block, pushed by T2
-        e.ctx().state_w(b[2]).store(STATE_FREE, P::relaxed);  // published by T2's push
+        e.ctx().set_owned_state(b[2], STATE_FREE);  // published by T2's push
     }
     void thread(Env<P, G>& e, int i) {
         if (!ok_setup) return;

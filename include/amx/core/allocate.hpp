@@ -67,7 +67,7 @@ public:
     void release_held(std::uint32_t held) const {
         for (std::uint32_t i = 0; held != 0 && i < c_.max_blocks(); ++i) {
             const std::uint32_t next = c_.next_w(held).load(P::relaxed);
-            c_.state_w(held).store(STATE_FREE, P::relaxed);
+            c_.set_owned_state(held, STATE_FREE);
             lists_.push(Map::mapping_insert(c_.size_w(held).load(P::relaxed)), held);
             held = next;
         }
@@ -89,10 +89,9 @@ public:
     void finish(std::uint32_t b, std::uint32_t need, std::uint32_t gen) const {
         const std::uint32_t size = c_.size_w(b).load(P::relaxed);
         if (size - need >= C::MIN_BLOCK) split(b, size, need);
-        c_.generation_w(b).store(gen, P::relaxed);  // published by @AL.publish
         // @AL.publish release: pairs with @FR.claim and @ST.load acquire (size and header visible
-        // to whoever frees or inspects the block).
-        c_.state_w(b).store(STATE_ALLOCATED, P::release);
+        // to whoever frees or inspects the block). State and generation change in one store.
+        c_.pair_w(b).store(pack_pair({STATE_ALLOCATED, gen}), P::release);
     }
 
 private:
@@ -145,13 +144,13 @@ private:
     // the block would be held twice, its next link would be overwritten by its first push-back, and
     // release_held would follow whatever the list head was (fuzz regression img-4).
     bool popped_intact(std::uint32_t b) const {
-        return c_.state_w(b).load(P::relaxed) == STATE_FREE &&
+        return c_.state(b) == STATE_FREE &&
                c_.plausible_size(b, c_.size_w(b).load(P::relaxed));
     }
 
     // Held: owned, unlisted, COALESCING (transient; recover() makes it FREE if we die holding it).
     void hold(std::uint32_t b, std::uint32_t& held) const {
-        c_.state_w(b).store(STATE_COALESCING, P::relaxed);
+        c_.set_owned_state(b, STATE_COALESCING);
         c_.next_w(b).store(held, P::relaxed);
         held = b;
     }

@@ -79,7 +79,7 @@ ChainEnd walk_chain(const C& c, F&& on_block, Unchecked unchecked = Unchecked::s
         if (!genuine && unchecked == Unchecked::stop) return {ChainStop::no_check_word, b, 0, false};
         const std::uint32_t size = c.size_w(b).load(P::relaxed);
         if (!c.plausible_size(b, size)) return {ChainStop::bad_size, b, size, genuine};
-        on_block(ChainBlock{b, size, c.state_w(b).load(P::relaxed), genuine});
+        on_block(ChainBlock{b, size, c.state(b), genuine});
         b += size;
     }
     return {ChainStop::at_end, b, c.end};

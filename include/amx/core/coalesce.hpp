@@ -47,7 +47,7 @@ public:
         const std::uint32_t size = c_.size_w(b).load(P::relaxed);
         const std::uint32_t r = b + size;
         if (!c_.plausible_block(r)) return false;  // b is the last block (or the chain is corrupt)
-        if (c_.state_w(r).load(P::relaxed) != STATE_FREE) return false;
+        if (c_.state(r) != STATE_FREE) return false;
         const std::uint32_t cls = c_.hint_w(r).load(P::relaxed);
         if (!claim(cls, r)) return false;
         const std::uint32_t rsize = c_.size_w(r).load(P::relaxed);  // ours since the claim
@@ -65,7 +65,7 @@ public:
         if (l == 0 || l >= b || !c_.plausible_block(l)) return b;
         // Speculative reads: l may no longer be a header; claim validates (only a listed block,
         // a genuine header, can be taken off a list).
-        if (c_.state_w(l).load(P::relaxed) != STATE_FREE) return b;
+        if (c_.state(l) != STATE_FREE) return b;
         const std::uint32_t cls = c_.hint_w(l).load(P::relaxed);
         if (!claim(cls, l)) return b;
         const std::uint32_t lsize = c_.size_w(l).load(P::relaxed);  // ours since the claim
@@ -97,7 +97,7 @@ public:
     // Publishes an owned block as FREE on the list of its size.
     bool publish_free(std::uint32_t b) const {
         c_.heal_token_w(b).store(0, P::relaxed);
-        c_.state_w(b).store(STATE_FREE, P::relaxed);  // published by @FL.push.cas
+        c_.set_owned_state(b, STATE_FREE);  // published by @FL.push.cas
         return lists_.push(Map::mapping_insert(c_.size_w(b).load(P::relaxed)), b);
     }
 

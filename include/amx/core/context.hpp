@@ -29,18 +29,29 @@ struct Context {
 
     auto word(std::uint32_t block, std::uint32_t field) const { return mem.u32(block + field); }
     auto size_w(std::uint32_t b) const { return word(b, hdr::SIZE); }
-    auto state_w(std::uint32_t b) const { return word(b, hdr::STATE); }
+    // The state pair {state, generation}: one 64-bit word (layout/block_header.hpp). Every access
+    // to a block's state or generation goes through it, never through a 32-bit half.
+    auto pair_w(std::uint32_t b) const { return mem.u64(b + hdr::STATE_PAIR); }
     auto prev_w(std::uint32_t b) const { return word(b, hdr::PREV_PHYS); }
     auto next_w(std::uint32_t b) const { return word(b, hdr::NEXT_FREE); }
     auto check_w(std::uint32_t b) const { return word(b, hdr::CHECK); }
     auto hint_w(std::uint32_t b) const { return word(b, hdr::LIST_HINT); }
     auto heal_token_w(std::uint32_t b) const { return word(b, hdr::HEAL_TOKEN); }
-    auto generation_w(std::uint32_t b) const { return word(b, hdr::GENERATION); }
     auto allocated_by_w(std::uint32_t b) const { return word(b, hdr::ALLOCATED_BY); }  // = hint_w: live blocks
     auto head_w(std::uint32_t cls) const { return mem.u64(Layout::head(cls)); }
     auto fl_w() const { return mem.u32(Layout::FL_BITMAP); }
     auto sl_w(std::uint32_t fl) const { return mem.u32(Layout::sl_bitmap(fl)); }
     auto seg_w(std::uint32_t field) const { return mem.u32(field); }
+
+    // Relaxed accesses only: an ordered access is written at its site in the core (the model and
+    // docs/ORDERINGS.md name an ordering by the line of its atomic operation).
+    StatePair pair(std::uint32_t b) const { return unpack_pair(pair_w(b).load(P::relaxed)); }
+    std::uint32_t state(std::uint32_t b) const { return pair(b).state; }
+    // Sets the state of a block the caller owns; the block keeps its generation (a freed block
+    // keeps it until it is allocated again). Published by whatever hands the block on.
+    void set_owned_state(std::uint32_t b, std::uint32_t state) const {
+        pair_w(b).store(pack_pair({state, pair(b).generation}), P::relaxed);
+    }
 
     std::uint32_t expected_check(std::uint32_t b) const noexcept { return header_check(b, nonce32); }
 
@@ -67,18 +78,17 @@ struct Context {
     void write_header(std::uint32_t b, std::uint32_t size, std::uint32_t state,
                       std::uint32_t prev) const {
         size_w(b).store(size, P::relaxed);
-        state_w(b).store(state, P::relaxed);
+        pair_w(b).store(pack_pair({state, 0}), P::relaxed);
         prev_w(b).store(prev, P::relaxed);
         next_w(b).store(0, P::relaxed);
         check_w(b).store(expected_check(b), P::relaxed);
         hint_w(b).store(0, P::relaxed);
         heal_token_w(b).store(0, P::relaxed);
-        generation_w(b).store(0, P::relaxed);
     }
     // Erases a header that has been absorbed into its left neighbour (the caller owns both).
     void kill_header(std::uint32_t b) const {
         check_w(b).store(0, P::relaxed);
-        state_w(b).store(STATE_COALESCING, P::relaxed);
+        pair_w(b).store(pack_pair({STATE_COALESCING, 0}), P::relaxed);
         size_w(b).store(0, P::relaxed);
         heal_token_w(b).store(0, P::relaxed);
     }

@@ -79,7 +79,7 @@ private:
                     break;
                 }
                 const std::uint32_t next = c_.next_w(b).load(P::relaxed);
-                c_.state_w(b).store(STATE_COALESCING, P::relaxed);
+                c_.set_owned_state(b, STATE_COALESCING);
                 c_.heal_token_w(b).store(token, P::relaxed);
                 c_.next_w(b).store(chain, P::relaxed);
                 chain = b;
@@ -92,7 +92,7 @@ private:
 
     bool ours(std::uint32_t b, std::uint32_t token) const {
         return c_.heal_token_w(b).load(P::relaxed) == token &&
-               c_.state_w(b).load(P::relaxed) == STATE_COALESCING;
+               c_.state(b) == STATE_COALESCING;
     }
 
     void merge(std::uint32_t chain, std::uint32_t token, HealReport& rep) const {

@@ -79,10 +79,16 @@ public:
     Result<std::uint32_t> transition_state(std::uint32_t h, std::uint32_t expected, std::uint32_t next,
                                            typename P::order success, std::uint32_t gen = ANY_GENERATION) const;
     // Validates that h names a live block (of generation gen, unless ANY_GENERATION) and returns its
-    // payload capacity in bytes.
-    Result<std::uint32_t> live_payload(std::uint32_t h, std::uint32_t gen = ANY_GENERATION) const;
+    // payload capacity in bytes and its generation, read in one load with the state.
+    struct LiveBlock {
+        std::uint32_t payload = 0, generation = 0;
+    };
+    Result<LiveBlock> live_block(std::uint32_t h, std::uint32_t gen = ANY_GENERATION) const;
+    Result<std::uint32_t> live_payload(std::uint32_t h, std::uint32_t gen = ANY_GENERATION) const {
+        return live_block(h, gen).map([](LiveBlock b) { return b.payload; });
+    }
     // The generation of the live block at h (the caller owns it or has validated it).
-    std::uint32_t generation(std::uint32_t h) const { return ctx_.generation_w(h).load(P::relaxed); }
+    std::uint32_t generation(std::uint32_t h) const { return ctx_.pair(h).generation; }
     static constexpr std::uint32_t ANY_GENERATION = 0;
 
     // Chaos hook (issue 8): the participant registry slot + 1 of the process using this heap, or 0
@@ -152,10 +158,26 @@ private:
     static void store_field(const Memory& mem, const SegmentHeader& h, const SegmentField& f);
     static void load_field(const Memory& mem, SegmentHeader& h, const SegmentField& f);
     Result<std::uint32_t> claim_for_free(std::uint32_t h, std::uint32_t gen) const;
-    bool generation_matches(std::uint32_t h, std::uint32_t gen) const {
-        return gen == ANY_GENERATION || generation(h) == gen;
+    // A pair's generation `seen` is the one a handle carries (any, for ANY_GENERATION).
+    static bool generation_matches(std::uint32_t seen, std::uint32_t gen) {
+        return gen == ANY_GENERATION || seen == gen;
     }
-    Result<void> transition_allowed(std::uint32_t h, std::uint32_t expected, std::uint32_t next, std::uint32_t gen) const;
+    Result<void> transition_allowed(std::uint32_t h, std::uint32_t expected, std::uint32_t next) const;
+    // The pair a transition's CAS expects: the expected state and the handle's generation (the
+    // block's current one for ANY_GENERATION).
+    StatePair expected_pair(std::uint32_t h, std::uint32_t expected, std::uint32_t gen) const {
+        return StatePair{expected, gen != ANY_GENERATION ? gen : ctx_.pair(h).generation};
+    }
+    // A transition's CAS that expected `want` saw `now` instead. Worth another try only when the
+    // generation alone moved under an ANY_GENERATION call (the block was allocated again).
+    static bool only_generation_moved(StatePair want, StatePair now, std::uint32_t gen) {
+        return gen == ANY_GENERATION && now.state == want.state && now.generation != want.generation;
+    }
+    Result<std::uint32_t> transition_refused(std::uint32_t h, std::uint32_t expected, std::uint32_t gen,
+                                             StatePair now) const {
+        if (!generation_matches(now.generation, gen)) return fail(Errc::invalid_offset, h, now.generation);
+        return fail(Errc::transition_failed, now.state, expected);
+    }
     bool decisive_miss(const Protocols& p, Transit<Ctx>& t, std::uint32_t need, FitResult& out) const;
     // The allocation's one heal (U14); it leaves transit when done.
     static void heal_once(const Protocols& p, Transit<Ctx>& t, bool& healed) {
@@ -388,25 +410,27 @@ Result<std::uint32_t> Heap<P, G>::allocate(std::uint64_t n) const {
 }
 
 // Validates h (and its generation) and moves it from a live state to ACKED; returns the state it
-// had. The generation is checked before the claim (a stale handle does not touch the block) and
-// again after it (the block may have been freed and reallocated in between; then we undo).
+// had. The claim's CAS compares state and generation in one word: a stale handle never claims the
+// block of a later allocation at the same offset (STALE-STATE, docs/PROTOCOL.md §9).
 template <AtomicPolicy P, Geometry G>
 Result<std::uint32_t> Heap<P, G>::claim_for_free(std::uint32_t h, std::uint32_t gen) const {
     if (!ctx_.genuine_header(h)) return fail(Errc::invalid_offset, h);
-    if (!generation_matches(h, gen)) return fail(Errc::invalid_offset, h, generation(h));
-    std::uint32_t s = ctx_.state_w(h).load(P::relaxed);
+    std::uint64_t seen = ctx_.pair_w(h).load(P::relaxed);
     for (int i = 0; i < MAX_CLAIM_TRIES; ++i) {
-        if (!is_live_state(s)) return fail(Errc::invalid_offset, h, s);
+        const StatePair s = unpack_pair(seen);
+        if (!is_live_state(s.state)) return fail(Errc::invalid_offset, h, s.state);
+        if (!generation_matches(s.generation, gen)) return fail(Errc::invalid_offset, h, s.generation);
+        const std::uint64_t acked = pack_pair({STATE_ACKED, s.generation});
         // @FR.claim acquire: pairs with @AL.publish and @ST.store release (the block's header as
-        // its allocator left it). Failure relaxed: we only re-examine the state.
-        if (ctx_.state_w(h).cas_strong(s, STATE_ACKED, P::acquire, P::relaxed)) {
-            if (ctx_.has_check_word(h) && ctx_.plausible_size(h, ctx_.size_w(h).load(P::relaxed)) &&
-                generation_matches(h, gen)) {
-                return s;
+        // its allocator left it). Failure relaxed: we only re-examine the pair.
+        if (ctx_.pair_w(h).cas_strong(seen, acked, P::acquire, P::relaxed)) {
+            if (ctx_.has_check_word(h) && ctx_.plausible_size(h, ctx_.size_w(h).load(P::relaxed))) {
+                return s.state;
             }
-            // A stale handle whose memory was reused: undo and refuse.
-            std::uint32_t acked = STATE_ACKED;
-            ctx_.state_w(h).cas_strong(acked, s, P::relaxed, P::relaxed);
+            // h's header was absorbed and its memory reused by bytes that read as a live pair
+            // (ANY_GENERATION or forged): undo and refuse.
+            std::uint64_t mine = acked;
+            ctx_.pair_w(h).cas_strong(mine, pack_pair(s), P::relaxed, P::relaxed);
             return fail(Errc::invalid_offset, h);
         }
         P::spin_hint();
@@ -426,89 +450,98 @@ Result<void> Heap<P, G>::free(std::uint32_t h, std::uint32_t gen) const {
 }
 
 // ---- block states ----------------------------------------------------------------------------
+// Each call reads or CASes the state pair (state and generation in one word): a handle whose block
+// was freed and allocated again is refused with invalid_offset, never served the new owner's state.
 
 template <AtomicPolicy P, Geometry G>
-Result<std::uint32_t> Heap<P, G>::live_payload(std::uint32_t h, std::uint32_t gen) const {
+auto Heap<P, G>::live_block(std::uint32_t h, std::uint32_t gen) const -> Result<LiveBlock> {
     if (!ctx_.genuine_header(h)) return fail(Errc::invalid_offset, h);
     // @ST.load acquire: pairs with @AL.publish / @ST.store release.
-    const std::uint32_t s = ctx_.state_w(h).load(P::acquire);
-    if (!is_live_state(s)) return fail(Errc::invalid_offset, h, s);
-    if (!generation_matches(h, gen)) return fail(Errc::invalid_offset, h, generation(h));
+    const StatePair s = unpack_pair(ctx_.pair_w(h).load(P::acquire));
+    if (!is_live_state(s.state)) return fail(Errc::invalid_offset, h, s.state);
+    if (!generation_matches(s.generation, gen)) return fail(Errc::invalid_offset, h, s.generation);
     const std::uint32_t size = ctx_.size_w(h).load(P::relaxed);
     if (!ctx_.plausible_size(h, size)) return fail(Errc::invalid_offset, h, size);
-    return size - BLOCK_HEADER_SIZE;
+    return LiveBlock{size - BLOCK_HEADER_SIZE, s.generation};
 }
 
 template <AtomicPolicy P, Geometry G>
 Result<std::uint32_t> Heap<P, G>::get_state(std::uint32_t h, std::uint32_t gen) const {
     if (!ctx_.genuine_header(h)) return fail(Errc::invalid_offset, h);
-    if (!generation_matches(h, gen)) return fail(Errc::invalid_offset, h, generation(h));
     // @ST.get acquire: the default; pairs with @ST.store and @ST.transition release (payload
     // written before the state change is visible; model scenario state_handoff).
-    const std::uint32_t state = ctx_.state_w(h).load(P::acquire);
-    if (!generation_matches(h, gen)) return fail(Errc::invalid_offset, h, generation(h));  // reallocated meanwhile
-    return state;
+    const StatePair s = unpack_pair(ctx_.pair_w(h).load(P::acquire));
+    if (!generation_matches(s.generation, gen)) return fail(Errc::invalid_offset, h, s.generation);
+    return s.state;
 }
 
 template <AtomicPolicy P, Geometry G>
 Result<std::uint32_t> Heap<P, G>::get_state(std::uint32_t h, typename P::order o, std::uint32_t gen) const {
     if (!ctx_.genuine_header(h)) return fail(Errc::invalid_offset, h);
-    if (!generation_matches(h, gen)) return fail(Errc::invalid_offset, h, generation(h));
-    const std::uint32_t s = ctx_.state_w(h).load(o);  // the caller's ordering (seed contract)
-    // Reallocated meanwhile (a freed block keeps its generation until it is allocated again).
-    if (!generation_matches(h, gen)) return fail(Errc::invalid_offset, h, generation(h));
-    return s;
+    const StatePair s = unpack_pair(ctx_.pair_w(h).load(o));  // the caller's ordering (seed contract)
+    if (!generation_matches(s.generation, gen)) return fail(Errc::invalid_offset, h, s.generation);
+    return s.state;
 }
 
 template <AtomicPolicy P, Geometry G>
 Result<void> Heap<P, G>::set_state(std::uint32_t h, std::uint32_t state, std::uint32_t gen) const {
     if (!is_user_state(state)) return fail(Errc::reserved_status, state, USER_STATE_MIN);
-    auto live = live_payload(h, gen);
-    if (!live) return tl::unexpected(live.error());
-    std::uint32_t s = ctx_.state_w(h).load(P::relaxed);
+    if (!ctx_.genuine_header(h)) return fail(Errc::invalid_offset, h);
+    std::uint64_t seen = ctx_.pair_w(h).load(P::relaxed);
     for (int i = 0; i < MAX_CLAIM_TRIES; ++i) {
-        // Only a live block's state is replaced (U23: the original clobbered free blocks).
-        if (!is_live_state(s)) return fail(Errc::invalid_offset, h, s);
+        const StatePair s = unpack_pair(seen);
+        // Only a live block's state is replaced (U23: the original clobbered free blocks), and only
+        // while it is the allocation the handle names.
+        if (!is_live_state(s.state)) return fail(Errc::invalid_offset, h, s.state);
+        if (!generation_matches(s.generation, gen)) return fail(Errc::invalid_offset, h, s.generation);
         // @ST.store release: pairs with @ST.load / @FR.claim acquire (payload written before the
         // state change is visible to whoever observes the new state).
-        if (ctx_.state_w(h).cas_weak(s, state, P::release, P::relaxed)) return {};
+        if (ctx_.pair_w(h).cas_weak(seen, pack_pair({state, s.generation}), P::release, P::relaxed)) return {};
         P::spin_hint();
     }
     return fail(Errc::contention, h);
 }
 
 template <AtomicPolicy P, Geometry G>
-Result<void> Heap<P, G>::transition_allowed(std::uint32_t h, std::uint32_t expected, std::uint32_t next,
-                                            std::uint32_t gen) const {
+Result<void> Heap<P, G>::transition_allowed(std::uint32_t h, std::uint32_t expected, std::uint32_t next) const {
     if (!is_user_state(next)) return fail(Errc::reserved_status, next, USER_STATE_MIN);
     if (!is_live_state(expected)) return fail(Errc::reserved_status, expected, USER_STATE_MIN);
     if (!ctx_.genuine_header(h)) return fail(Errc::invalid_offset, h);
-    if (!generation_matches(h, gen)) return fail(Errc::invalid_offset, h, generation(h));
     return {};
 }
 
 template <AtomicPolicy P, Geometry G>
 Result<std::uint32_t> Heap<P, G>::transition_state(std::uint32_t h, std::uint32_t expected, std::uint32_t next,
                                                    std::uint32_t gen) const {
-    if (auto ok = transition_allowed(h, expected, next, gen); !ok) return tl::unexpected(ok.error());
-    std::uint32_t seen = expected;
-    // @ST.transition acq_rel: the default. Release: pairs with @ST.get / @ST.load / @FR.claim and
-    // this CAS of the next owner (the payload written before the hand-off); acquire: pairs with
-    // @AL.publish, @ST.store and this CAS of the previous owner (model scenario
-    // transition_handoff). Failure relaxed (seed contract).
-    if (ctx_.state_w(h).cas_strong(seen, next, P::acq_rel, P::relaxed)) return expected;
-    return fail(Errc::transition_failed, seen, expected);
+    if (auto ok = transition_allowed(h, expected, next); !ok) return tl::unexpected(ok.error());
+    for (int i = 0; i < MAX_CLAIM_TRIES; ++i) {
+        const StatePair want = expected_pair(h, expected, gen);
+        std::uint64_t seen = pack_pair(want);
+        // @ST.transition acq_rel: the default. Release: pairs with @ST.get / @ST.load / @FR.claim and
+        // this CAS of the next owner (the payload written before the hand-off); acquire: pairs with
+        // @AL.publish, @ST.store and this CAS of the previous owner (model scenario
+        // transition_handoff). Failure relaxed (seed contract).
+        if (ctx_.pair_w(h).cas_strong(seen, pack_pair({next, want.generation}), P::acq_rel, P::relaxed)) return expected;
+        if (!only_generation_moved(want, unpack_pair(seen), gen)) return transition_refused(h, expected, gen, unpack_pair(seen));
+        P::spin_hint();
+    }
+    return fail(Errc::contention, h);
 }
 
 template <AtomicPolicy P, Geometry G>
 Result<std::uint32_t> Heap<P, G>::transition_state(std::uint32_t h, std::uint32_t expected,
                                                    std::uint32_t next, typename P::order success,
                                                    std::uint32_t gen) const {
-    if (auto ok = transition_allowed(h, expected, next, gen); !ok) return tl::unexpected(ok.error());
-    std::uint32_t seen = expected;
-    // The caller's success ordering; failure relaxed (seed contract).
-    if (ctx_.state_w(h).cas_strong(seen, next, success, P::relaxed)) return expected;
-    return fail(Errc::transition_failed, seen, expected);
+    if (auto ok = transition_allowed(h, expected, next); !ok) return tl::unexpected(ok.error());
+    for (int i = 0; i < MAX_CLAIM_TRIES; ++i) {
+        const StatePair want = expected_pair(h, expected, gen);
+        std::uint64_t seen = pack_pair(want);
+        // The caller's success ordering; failure relaxed (seed contract).
+        if (ctx_.pair_w(h).cas_strong(seen, pack_pair({next, want.generation}), success, P::relaxed)) return expected;
+        if (!only_generation_moved(want, unpack_pair(seen), gen)) return transition_refused(h, expected, gen, unpack_pair(seen));
+        P::spin_hint();
+    }
+    return fail(Errc::contention, h);
 }
 
 }  // namespace amx

@@ -340,7 +340,7 @@ private:
 
     // Blocks seen_[i..j) become one FREE block at seen_[i].offset of `run` bytes.
     void make_free_block(std::uint32_t b, std::uint32_t run, std::uint32_t prev, std::size_t i, std::size_t j) {
-        c_.state_w(b).store(STATE_FREE, P::relaxed);
+        c_.set_owned_state(b, STATE_FREE);
         c_.heal_token_w(b).store(0, P::relaxed);
         c_.word(b, hdr::ALLOCATED_BY).store(0, P::relaxed);
         c_.prev_w(b).store(prev, P::relaxed);

@@ -163,7 +163,7 @@ public:
     }
 
     // A validated handle for a payload offset received from another process: the block must be
-    // live and large enough for T. The handle gets the block's current generation.
+    // live and large enough for T. The handle gets the generation of the allocation it validated.
     template <Storable T>
     Result<Block<T>> block_at(std::uint32_t payload_offset) const { return block_at<T>(payload_offset, 0); }
     // The same for a handle received with its generation (Block::generation): refused with
@@ -172,10 +172,10 @@ public:
     Result<Block<T>> block_at(std::uint32_t payload_offset, std::uint32_t generation) const {
         if (payload_offset < BLOCK_HEADER_SIZE) return fail(Errc::invalid_offset, payload_offset);
         const std::uint32_t h = payload_offset - BLOCK_HEADER_SIZE;
-        auto cap = heap_.live_payload(h, generation);
-        if (!cap) return tl::unexpected(cap.error());
-        if (*cap < sizeof(T)) return fail(Errc::type_too_large, sizeof(T), *cap);
-        return Block<T>{payload_offset, generation != 0 ? generation : heap_.generation(h)};
+        auto live = heap_.live_block(h, generation);  // state, generation and size of one allocation
+        if (!live) return tl::unexpected(live.error());
+        if (live->payload < sizeof(T)) return fail(Errc::type_too_large, sizeof(T), live->payload);
+        return Block<T>{payload_offset, live->generation};
     }
 
     // Block statistics plus the registered participants.

@@ -2,11 +2,13 @@
 // contract); a block's size counts its header.
 //
 // Field ownership (docs/PROTOCOL.md, "Who writes what"):
-//   size, state, next_free, check, list_hint, heal_token, generation: the block's owner (a list,
-//   a thread, heal);
+//   size, state pair (state, generation), next_free, check, list_hint, heal_token: the block's
+//   owner (a list, a thread, heal); the users of a live block CAS its state pair (free, the state
+//   calls);
 //   prev_phys: the owner of the physically previous block (it changes when that block splits or
 //              absorbs), or the block's creator.
 #pragma once
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 
@@ -26,16 +28,18 @@ constexpr bool is_live_state(std::uint32_t s) noexcept {
 
 struct BlockHeader {
     std::uint32_t size;       // total bytes including this header; multiple of the alignment
-    std::uint32_t state;      // STATE_* or a user state
     std::uint32_t prev_phys;  // header offset of the physically previous block; 0 = none
+    // The state pair: state and generation are one 64-bit atomic word (StatePair below), so every
+    // CAS on a block's state also compares the allocation it belongs to (docs/PROTOCOL.md §9).
+    std::uint32_t state;      // STATE_* or a user state
+    std::uint32_t generation; // the allocation's generation (core/transit.hpp), checked against a
+                              // Block's; kept while the block is freed, 0 until first allocated
     std::uint32_t next_free;  // free-list link while listed; 0 = end of list
     std::uint32_t check;      // header_check(offset, nonce) while a header; 0 once absorbed
     std::uint32_t list_hint;  // FREE: class index it was last pushed to (a hint, validated);
                               // live: allocated_by, the allocating participant's registry slot + 1
                               // (recover()), 0 = none
     std::uint32_t heal_token; // heal token while heal owns it; 0 otherwise
-    std::uint32_t generation; // live: the allocation's generation (core/transit.hpp), checked
-                              // against a Block's; 0 until first allocated
 };
 
 inline constexpr std::uint32_t BLOCK_HEADER_SIZE = sizeof(BlockHeader);
@@ -53,7 +57,35 @@ inline constexpr std::uint32_t HEAL_TOKEN = offsetof(BlockHeader, heal_token);
 // One word, two roles by state: the list hint of a FREE block is the allocated_by of a live one.
 inline constexpr std::uint32_t ALLOCATED_BY = offsetof(BlockHeader, list_hint);
 inline constexpr std::uint32_t GENERATION = offsetof(BlockHeader, generation);
+// The state pair's 64-bit word starts at the state field (8-aligned in every 16-aligned header).
+inline constexpr std::uint32_t STATE_PAIR = STATE;
 }  // namespace hdr
+static_assert(hdr::STATE_PAIR % 8 == 0, "the state pair is one aligned 64-bit word");
+static_assert(hdr::GENERATION == hdr::STATE + 4, "state and generation are the two halves of the pair");
+
+// A block's state and the generation of its allocation, read and written as one word: the state
+// in the half at hdr::STATE, the generation in the half at hdr::GENERATION (so a 32-bit read of
+// either field in a byte image, as the oracle tests and `amx` do, sees the same value).
+struct StatePair {
+    std::uint32_t state = 0;
+    std::uint32_t generation = 0;
+    friend constexpr bool operator==(StatePair, StatePair) = default;
+};
+constexpr std::uint64_t pack_pair(StatePair p) noexcept {
+    if constexpr (std::endian::native == std::endian::little) {
+        return (std::uint64_t{p.generation} << 32) | p.state;
+    } else {
+        return (std::uint64_t{p.state} << 32) | p.generation;
+    }
+}
+constexpr StatePair unpack_pair(std::uint64_t w) noexcept {
+    const auto lo = static_cast<std::uint32_t>(w), hi = static_cast<std::uint32_t>(w >> 32);
+    if constexpr (std::endian::native == std::endian::little) {
+        return StatePair{lo, hi};
+    } else {
+        return StatePair{hi, lo};
+    }
+}
 
 // The check word a genuine header at `offset` carries in a segment with nonce `nonce32`. User
 // data that happens to sit where a stale header was is rejected unless it forges this value.

@@ -12,7 +12,7 @@
 namespace amx {
 
 inline constexpr std::uint64_t SEGMENT_MAGIC = 0x3130474553584D41ull;  // "AMXSEG01" little-endian
-inline constexpr std::uint32_t LAYOUT_VERSION = 2;
+inline constexpr std::uint32_t LAYOUT_VERSION = 3;
 
 inline constexpr std::uint32_t INIT_UNINITIALIZED = 0;
 inline constexpr std::uint32_t INIT_INITIALIZING = 1;
@@ -69,7 +69,7 @@ struct SegmentField {
     }
 inline constexpr SegmentField SEGMENT_FIELDS[] = {
     AMX_FIELD(magic, immutable, "magic \"AMXSEG01\""),
-    AMX_FIELD(layout_version, immutable, "layout version (2)"),
+    AMX_FIELD(layout_version, immutable, "layout version (3)"),
     AMX_FIELD(header_size, immutable, "sizeof(SegmentHeader)"),
     AMX_FIELD(fingerprint, immutable, "layout fingerprint (FNV-1a of sizes, offsets, geometry)"),
     AMX_FIELD(capacity, immutable, "segment bytes"),

@@ -8,6 +8,7 @@ first removes what an earlier killed run left.
                                       PRODUCER, the example's producer, killed holding blocks)
 """
 import json
+import re
 import os
 import tempfile
 import xml.etree.ElementTree as ET
@@ -184,7 +185,9 @@ def group_commands() -> None:
 
         lst = expect_json(["list"])
         rows = [s for s in lst.get("segments", []) if s["name"] == n]
-        check(len(rows) == 1 and rows[0]["size"] == 1 << 20 and rows[0]["mode"] == "0600" and rows[0]["layout_version"] == 2
+        # The version the code writes, as `amx layout` prints it ("layout version (N)").
+        version = int(re.search(r"layout version \((\d+)\)", amx("layout").stdout).group(1))
+        check(len(rows) == 1 and rows[0]["size"] == 1 << 20 and rows[0]["mode"] == "0600" and rows[0]["layout_version"] == version
               and rows[0]["init_state"] == "ready" and rows[0]["creator_alive"] is False
               and rows[0]["live_participants"] == 0 and rows[0]["dead_participants"] == 0, f"list row: {rows}")
         expect(["list"], OK, n, stream="stdout")
