@@ -32,10 +32,6 @@ bool clear_slot(Ring& ring, std::uint32_t seq, std::uint32_t offset) {
 bool take(const amx::MatrixHandler& h, Ring& ring, std::uint32_t offset, Taken& taken) {
     auto msg = h.block_at<Message>(offset);  // validated: a live block, large enough for a Message
     if (!msg || !h.transition_state(*msg, READY, TAKEN)) return false;  // CAS: exactly one consumer wins
-    // Ours now. Take its handle again: if another consumer took the message and the producer reused
-    // the block since block_at, the CAS won the later message, and the first handle is stale.
-    msg = h.block_at<Message>(offset);
-    if (!msg) return false;  // not reached: a TAKEN block stays live until we free it
     const Message m = h.read(*msg);
     const bool whole = intact(m, ring.total) && clear_slot(ring, m.seq, offset);
     const bool freed = h.free(*msg).has_value();

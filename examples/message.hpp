@@ -14,12 +14,9 @@
 // producer frees the ring only after every consumer's last access to it.
 // A consumer that read an offset late may find the block freed (block_at fails), not yet READY, or
 // already TAKEN: its CAS fails and it moves on. It may also find the block allocated again for a later
-// message: it then wins that message legitimately, and the message's own seq names its slot. That
-// includes a reuse between its block_at and its CAS: a state call checks the handle's generation
-// before its CAS, not in it (README, "Guarantees"), so the CAS wins the later message through the
-// earlier message's handle. The winner therefore takes the block's handle again (block_at) before it
-// reads and frees it (a free through the old handle is refused: invalid_offset, and the block would
-// stay TAKEN; example_producer_consumer failed that way in session 8).
+// message: it then wins that message legitimately, and the message's own seq names its slot. A
+// reuse between its block_at and its CAS makes the CAS fail (invalid_offset): the CAS compares the
+// handle's generation with the block's, in the same word as the state (docs/PROTOCOL.md §9).
 #pragma once
 #include <atomic>
 #include <charconv>
