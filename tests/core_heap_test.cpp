@@ -322,9 +322,14 @@ TEST(Heap, MisalignedHeadIsNeverFollowed) {
     const auto cls = SizeClasses<DefaultGeometry>::mapping_insert(c.size_w(a).load(StdAtomicPolicy::relaxed));
     const Head old = unpack_head(c.head_w(cls).load(StdAtomicPolicy::relaxed));
     // Make the words a misaligned "block" at a + 4 would use look plausible, so that only the
-    // alignment check can refuse it: its next_free is a's check word, its size is a's state word.
+    // alignment check can refuse it: its size is a's prev_phys word (a minimal block), its state is
+    // a's generation (0: FREE), its next_free is a's check word (0: end of list). Without the
+    // alignment check the allocation would hand out a + 4 (mutant plausible-block-no-align).
+    static_assert(hdr::SIZE + 4 == hdr::PREV_PHYS && hdr::STATE + 4 == hdr::GENERATION &&
+                  hdr::NEXT_FREE + 4 == hdr::CHECK);
+    c.prev_w(a).store(ControlLayout<DefaultGeometry>::MIN_BLOCK, StdAtomicPolicy::relaxed);
+    c.pair_w(a).store(pack_pair({STATE_FREE, 0}), StdAtomicPolicy::relaxed);
     c.check_w(a).store(0, StdAtomicPolicy::relaxed);
-    c.set_owned_state(a, 48);
     c.head_w(cls).store(pack_head({a + 4, old.tag}), StdAtomicPolicy::relaxed);  // misaligned head
     const auto r = h->allocate(16);
     ASSERT_FALSE(r) << "allocated 0x" << std::hex << *r;
