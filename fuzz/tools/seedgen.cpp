@@ -1,6 +1,11 @@
 // Writes the seed corpora (corpus/<target>_seed_corpus/seed-*): valid segment images for `image`,
-// short programs for `ops` and `schedules`, a few sizes and bitmap programs. Run once by hand when
-// a format changes: seedgen <fuzz/corpus dir>. The fuzzers grow the corpora from these.
+// short programs for `ops` and `schedules`, a few sizes and bitmap programs; and the `image`
+// fuzzer's named regressions (regressions/image/img-*), each the corruption its finding's input had
+// (docs/verification/fuzz.md), rebuilt on an image of the current layout. Run by hand when a format
+// changes: seedgen <fuzz/corpus dir> (the regressions go to its sibling regressions/). Images of
+// an older layout stop at attach's version check and test nothing else: layout version 3 found
+// the regressions and all but 4 seeds still of version 1 (session 9). The fuzzers grow the corpora
+// from these.
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -10,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "amx/core/chain.hpp"
+#include "amx/core/free_list.hpp"
 #include "amx/core/heap.hpp"
 #include "instrumented_policy.hpp"
 
@@ -43,6 +50,89 @@ static Bytes image(std::uint32_t blocks, int allocs, int frees) {
 
 static Bytes cat(Bytes a, const Bytes& b) { a.insert(a.end(), b.begin(), b.end()); return a; }
 
+// A freshly formatted tiny segment of `blocks` minimal blocks, attached, to corrupt by hand.
+struct TinySegment {
+    using G = amx::TinyGeometry;
+    using L = amx::ControlLayout<G>;
+    using H = amx::Heap<P, G>;
+    std::vector<std::uint64_t> buf;
+    P::Memory mem;
+    H heap;
+    explicit TinySegment(std::uint32_t blocks)
+        : buf((L::FIRST_BLOCK + blocks * L::MIN_BLOCK) / 8),
+          mem(reinterpret_cast<std::byte*>(buf.data()), static_cast<std::uint32_t>(buf.size() * 8)),
+          heap(format(mem)) {}
+    static H format(const P::Memory& m) {
+        H::format(m, {0xfeed, 1, 1});
+        return *H::attach(m);
+    }
+    const auto& c() const { return heap.context(); }
+    std::uint32_t take(std::uint32_t payload) { return *heap.allocate(payload); }
+    std::uint32_t tail() const {  // the last block
+        std::uint32_t last = 0;
+        amx::walk_chain(c(), [&](const amx::ChainBlock& b) { last = b.offset; }, amx::Unchecked::pass);
+        return last;
+    }
+    // [mode 0x0f: checksum, capacity, READY, tiny][ops][image]
+    Bytes input(const Bytes& ops) const {
+        Bytes in = {0x0f, static_cast<std::uint8_t>(ops.size() / 5)};
+        in.insert(in.end(), ops.begin(), ops.end());
+        const auto* p = reinterpret_cast<const std::uint8_t*>(buf.data());
+        in.insert(in.end(), p, p + buf.size() * 8);
+        return in;
+    }
+};
+constexpr std::uint8_t OP_ALLOCATE = 0, OP_HEAL = 6;
+
+// IMG-1, IMG-2: the last block's size 16 bytes short, so the block after it would start 16 bytes
+// before the end, where no header fits: verify's and recover's chain walk (at attach) and, with
+// `heal`, heal's merge (R = B + size(B)) must stop there, not read the "header".
+static Bytes header_past_end(bool heal) {
+    TinySegment s(10);
+    s.take(16);
+    s.take(16);
+    const std::uint32_t t = s.tail();
+    s.c().size_w(t).store(s.c().size_w(t).load(P::relaxed) - 16, P::relaxed);
+    return s.input(heal ? Bytes{OP_HEAL, 0, 0, 0, 0} : Bytes{});
+}
+
+// IMG-3: heal's merge absorbs R (a block with heal's next token, forged, and COALESCING) into the
+// free block B before it, and must check R's size before it stores prev_phys at R + size(R): here
+// that is misaligned.
+static Bytes forged_token_bad_size() {
+    TinySegment s(10);
+    s.take(16);
+    const std::uint32_t b = s.take(16), r = s.take(16);
+    s.take(16);
+    (void)s.heap.free(b);  // its neighbours are live: b stays alone on its list
+    const std::uint32_t token = s.mem.u32(amx::seg::HEAL_SERIAL).load(P::relaxed) + 1;  // the next heal's
+    s.c().set_owned_state(r, amx::STATE_COALESCING);
+    s.c().heal_token_w(r).store(token, P::relaxed);
+    s.c().size_w(r).store(0x41, P::relaxed);  // R + size(R): misaligned, inside the segment
+    return s.input({OP_HEAL, 0, 0, 0, 0});
+}
+
+// IMG-4: a list that hands out one block twice: block B (48 bytes) listed on class {64..95} with
+// its link naming itself, and class {48}'s head a wild offset. An allocation of 80 bytes finds the
+// overflow class empty and scans its own class {64..95}: the first pop holds B (too small), the
+// second pops B again and must find it held (COALESCING) and report corrupted. Holding it twice
+// instead, the allocation pushes B back on class {48} (its size) twice: the first push links it
+// to the wild head, and release_held follows that link (the finding's wild read).
+static Bytes block_listed_twice() {
+    using Map = amx::SizeClasses<TinySegment::G>;
+    TinySegment s(10);
+    s.take(16);
+    const std::uint32_t b = s.take(16);
+    s.take(16);
+    while (s.heap.allocate(16)) {}  // nothing else free
+    const amx::FreeLists<TinySegment::H::Ctx> lists(s.c());
+    s.c().set_owned_state(b, amx::STATE_FREE);
+    lists.push(Map::mapping_insert(64), b);
+    s.c().next_w(b).store(b, P::relaxed);
+    s.c().head_w(Map::mapping_insert(48)).store(amx::pack_head({0x31000c, 0}), P::relaxed);
+    return s.input({OP_ALLOCATE, 80 - amx::BLOCK_HEADER_SIZE, 0, 0, 0});
+}
+
 int main(int argc, char** argv) {
     if (argc != 2) { std::fprintf(stderr, "usage: seedgen <fuzz/corpus>\n"); return 2; }
     const fs::path root = argv[1];
@@ -68,6 +158,12 @@ int main(int argc, char** argv) {
     // bitmap: [geometry] then (op, class) pairs
     put(root / "bitmap_seed_corpus", "seed-default", {0, 0, 9, 3, 0, 1, 9, 2, 9, 3, 0, 0, 200, 3, 100});
     put(root / "bitmap_seed_corpus", "seed-tiny", {1, 0, 5, 0, 2, 3, 0, 1, 2, 2, 2, 3, 0, 1, 5, 2, 5, 3, 0});
-    std::printf("seeds written under %s\n", root.c_str());
+    // image regressions (docs/verification/fuzz.md, "Findings")
+    const fs::path regress = root / ".." / "regressions" / "image";
+    put(regress, "img-1-verify-walk-reads-header-past-end", header_past_end(false));
+    put(regress, "img-2-heal-reads-owner-past-end", header_past_end(true));
+    put(regress, "img-3-heal-merge-stores-prev-at-wild-offset", forged_token_bad_size());
+    put(regress, "img-4-release-held-follows-a-block-held-twice", block_listed_twice());
+    std::printf("seeds written under %s, image regressions under %s\n", root.c_str(), regress.c_str());
     return 0;
 }
