@@ -46,7 +46,8 @@ struct Suite : rl::test_suite<Suite<S, G>, S<RelacyAtomicPolicy, G>::THREADS> {
     std::array<rl::atomic<std::uint32_t>, CAP / 4> w32;
     // 64-bit words: the heads, the participant registry, the transit counters and the blocks'
     // state pairs. A 32-bit and a 64-bit word at one offset are different model variables: the core
-    // reaches each location at one width only (layout/block_header.hpp, scenario fill patterns).
+    // reaches a location at one width at a time (layout/block_header.hpp, scenario fill patterns;
+    // the one overlap is a limit in docs/verification/model.md, "Two widths, two variables").
     std::array<rl::atomic<std::uint64_t>, CAP / 8> w64;
     P::Storage storage;
     scenario::Execution<S, P, G> run{P::Memory(&storage)};

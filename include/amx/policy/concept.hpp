@@ -4,7 +4,8 @@
 //   - ordering constants P::relaxed, P::acquire, P::release, P::acq_rel, P::seq_cst of type
 //     P::order (MemoryOrders below);
 //   - P::Memory, a view of one segment that maps a byte offset to a *word handle*: u32(off) for a
-//     32-bit word, u64(off) for a 64-bit word (only control words: free-list heads);
+//     32-bit word, u64(off) for a 64-bit word (control words: list heads, registry, transit;
+//     and each block's state pair);
 //   - word handles with load / store / cas_strong / cas_weak / fetch_or / fetch_and / fetch_add;
 //   - P::spin_hint(), called by every retry loop (Relacy: rl::yield, or it reports livelock);
 //   - P::cell<T>, a plain (non-atomic) shared cell that a model checker can watch for data races;
@@ -17,8 +18,10 @@
 //   hooked (fuzz, bench, chaos, regression tests): the production policy with a hook on every
 //               access (HookedPolicy<Hook>).
 //   Relacy:     the segment is an array of rl::atomic<uint32_t>, one per 4-byte word, plus an array of
-//               rl::atomic<uint64_t> for the 64-bit control words; payload fill patterns go through
-//               the same u32 words, so a stray CAS on a stale header shows up as a broken pattern.
+//               rl::atomic<uint64_t>, one per 8 bytes, for the 64-bit words; payload fill
+//               patterns go through the words, at the widths, a header puts there, so a stray
+//               CAS on a stale header shows up as a broken pattern (limits:
+//               docs/verification/model.md).
 // Word operations take an amx::Site defaulted at the call site (Site::current()), so a policy can
 // name the core's line in its reports; production ignores it. (Not std::source_location: clang 14
 // with libstdc++ 12 does not provide it; the builtins below work with both compilers.)
