@@ -231,7 +231,6 @@ TEST(Regression, U7_StaleFreeWhoseBlockWasReusedIsRefusedAfterItsClaim) {
     EXPECT_TRUE(v.ok()) << v.to_string();
 }
 
-
 // STALE-STATE (found by the mutant runner's parallel baseline, session 8: example_producer_consumer
 // lost a message). A consumer calls transition_state(READY -> TAKEN) through a handle whose message
 // another consumer has already taken. Between the call's start and its CAS, that consumer frees the
