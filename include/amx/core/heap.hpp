@@ -70,7 +70,8 @@ public:
     // defaults (@ST.get acquire, @ST.transition acq_rel; the handler forwards to these), with one
     // the caller's (seed contract). set_state always releases (@ST.store). `gen`: the generation
     // the caller's handle carries (ANY_GENERATION: liveness only); a block freed and allocated
-    // again since is refused with invalid_offset.
+    // again since is refused with invalid_offset, also when that happens during the call (each
+    // call reads or CASes state and generation as one word, the state pair).
     Result<std::uint32_t> get_state(std::uint32_t h, std::uint32_t gen = ANY_GENERATION) const;
     Result<std::uint32_t> get_state(std::uint32_t h, typename P::order o, std::uint32_t gen = ANY_GENERATION) const;
     Result<void> set_state(std::uint32_t h, std::uint32_t state, std::uint32_t gen = ANY_GENERATION) const;
