@@ -523,7 +523,8 @@ Result<std::uint32_t> Heap<P, G>::transition_state(std::uint32_t h, std::uint32_
         // @AL.publish, @ST.store and this CAS of the previous owner (model scenario
         // transition_handoff). Failure relaxed (seed contract).
         if (ctx_.pair_w(h).cas_strong(seen, pack_pair({next, want.generation}), P::acq_rel, P::relaxed)) return expected;
-        if (!only_generation_moved(want, unpack_pair(seen), gen)) return transition_refused(h, expected, gen, unpack_pair(seen));
+        const StatePair now = unpack_pair(seen);
+        if (!only_generation_moved(want, now, gen)) return transition_refused(h, expected, gen, now);
         P::spin_hint();
     }
     return fail(Errc::contention, h);
@@ -539,7 +540,8 @@ Result<std::uint32_t> Heap<P, G>::transition_state(std::uint32_t h, std::uint32_
         std::uint64_t seen = pack_pair(want);
         // The caller's success ordering; failure relaxed (seed contract).
         if (ctx_.pair_w(h).cas_strong(seen, pack_pair({next, want.generation}), success, P::relaxed)) return expected;
-        if (!only_generation_moved(want, unpack_pair(seen), gen)) return transition_refused(h, expected, gen, unpack_pair(seen));
+        const StatePair now = unpack_pair(seen);
+        if (!only_generation_moved(want, now, gen)) return transition_refused(h, expected, gen, now);
         P::spin_hint();
     }
     return fail(Errc::contention, h);
