@@ -131,6 +131,8 @@ def expression_span(old: str, new: str):
         oc, nc = matching_paren(old, head.end() - 1), matching_paren(new, new.index("("))
         if oc > 0 and nc > 0 and old[oc:] == new[nc:] and balanced(old[oc + 1:] if old.endswith(";") else "{}"):
             return head.end(), oc, new[new.index("(") + 1:nc], True
+    if old.startswith("for") and new.startswith("for"):
+        return for_header_span(old, new)
     for pattern in (r"^(?P<lhs>(?:const\s+)?[A-Za-z_][\w:<>,\s*&]*\s[A-Za-z_]\w*\s=\s)(?P<rhs>.+);$",
                     r"^(?P<lhs>return\s)(?P<rhs>.+);$"):
         a, b = re.match(pattern, old), re.match(pattern, new)
@@ -153,6 +155,44 @@ def single_expression(code: str) -> bool:
         elif ch == "," and depth == 0:
             return False
     return True
+
+
+def for_header_span(old: str, new: str):
+    """The one part of a `for (init; cond; step) {` header that differs: the initialiser of the
+    loop variable (the same declaration), the condition (as bool) or the step expression."""
+    parts = []
+    for code in (old, new):
+        m = re.match(r"^for\s*\(", code)
+        close = matching_paren(code, m.end() - 1) if m else -1
+        if close < 0 or code[close + 1:].strip() != "{":
+            return None
+        cuts, depth = [m.end() - 1], 0
+        for i in range(m.end(), close):
+            depth += code[i] in "([{"
+            depth -= code[i] in ")]}"
+            if code[i] == ";" and depth == 0:
+                cuts.append(i)
+        if len(cuts) != 3:  # a range-for, or something else
+            return None
+        cuts.append(close)
+        parts.append([(cuts[k] + 1, cuts[k + 1]) for k in range(3)])
+    texts = [[code[a:b] for a, b in p] for code, p in zip((old, new), parts)]
+    diff = [k for k in range(3) if texts[0][k].strip() != texts[1][k].strip()]
+    if len(diff) != 1:
+        return None
+    k = diff[0]
+    a, b = parts[0][k]
+    if k == 0:
+        init = [re.match(r"^\s*(?P<lhs>[A-Za-z_][\w:<>]*\s+[A-Za-z_]\w*\s*=\s*)(?P<rhs>.+?)\s*$", t) for t in texts[0][0:1] + texts[1][0:1]]
+        if not all(init) or init[0].group("lhs") != init[1].group("lhs") or "auto" in init[0].group("lhs") \
+                or not all(single_expression(x.group("rhs")) for x in init):
+            return None
+        return a + init[0].start("rhs"), a + init[0].end("rhs"), init[1].group("rhs"), False
+    oldx, newx = texts[0][k], texts[1][k]
+    lead = len(oldx) - len(oldx.lstrip())
+    if not single_expression(oldx.strip()) or not single_expression(newx.strip()) or not newx.strip():
+        return None
+    return a + lead, a + lead + len(oldx.strip()), newx.strip(), k == 1
 
 
 def sites_of(m: mx.Mutant, read) -> list:
@@ -324,7 +364,12 @@ SHAPES = [  # (old lines, new lines, the shape expected, or None: the mutant sta
     (["const auto held = f(x);"], ["const auto held = g(x);"], None),         # auto: the type would move
     (["int v = f(x);"], ["int w = f(x);"], None),                            # a declaration
     (["case K: return {1, 2};"], ["case K: return {3, 4};"], None),          # a case head
-    (["for (int i = 0; i < n; ++i) {"], ["for (int i = 1; i < n; ++i) {"], None),
+    (["for (int i = 0; i < n; ++i) {"], ["for (int i = 1; i < n; ++i) {"], "span"),
+    (["for (int i = 0; i < n; ++i) {"], ["for (int i = 0; i + 1 < n; ++i) {"], "span"),
+    (["for (int i = 0; i < n; ++i) {"], ["for (int i = 0; i < n; i += 2) {"], "span"),
+    (["for (int i = 0; i < n; ++i) {"], ["for (int i = 1; i + 1 < n; ++i) {"], None),  # two parts
+    (["for (auto i = 0u; i < n; ++i) {"], ["for (auto i = 1u; i < n; ++i) {"], None),
+    (["for (const B& b : bs) {"], ["for (std::size_t i = 1; i < bs.size(); ++i) {"], None),
 ]
 
 
