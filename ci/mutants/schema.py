@@ -52,7 +52,9 @@ STMT_HEADS = ("if ", "if(", "for ", "for(", "while ", "while(", "return ", "retu
               "break;", "continue;", "{")
 NOT_STMT_HEADS = ("else", "case ", "default:", "#", "public:", "private:", "protected:")
 EXPR_STMT = re.compile(r"^[A-Za-z_][\w:]*(?:\(|\.|->|\[|\+\+|--|\s*(?:[-+*/|&^]|<<|>>)?=(?!=))")
-DECL_HEAD = re.compile(r"^(?:const\s+|static\s+|constexpr\s+)*[A-Za-z_][\w:<>,*&\s]*?\s[*&]*[A-Za-z_]\w*\s*(?:=|\{|;|,|\[)")
+DECL_HEAD = re.compile(r"^(?:const\s+|static\s+|constexpr\s+)*"          # qualifiers
+                       r"[A-Za-z_][\w:<>,*&\s]*?\s[*&]*[A-Za-z_]\w*"      # a type, then a name
+                       r"\s*(?:=|\{|;|,|\[)")
 
 
 class Ineligible(Exception):
@@ -129,7 +131,8 @@ def expression_span(old: str, new: str):
     head = re.match(r"^(if|while)\s*\(", old)
     if head and re.match(r"^(if|while)\s*\(", new) and head.group(1) == new.split("(")[0].strip():
         oc, nc = matching_paren(old, head.end() - 1), matching_paren(new, new.index("("))
-        if oc > 0 and nc > 0 and old[oc:] == new[nc:] and balanced(old[oc + 1:] if old.endswith(";") else "{}"):
+        tail = old[oc + 1:].strip() if oc > 0 else ""
+        if oc > 0 and nc > 0 and old[oc:] == new[nc:] and (tail == "{" or is_statements([tail])):
             return head.end(), oc, new[new.index("(") + 1:nc], True
     if old.startswith("for") and new.startswith("for"):
         return for_header_span(old, new)
@@ -183,7 +186,8 @@ def for_header_span(old: str, new: str):
     k = diff[0]
     a, b = parts[0][k]
     if k == 0:
-        init = [re.match(r"^\s*(?P<lhs>[A-Za-z_][\w:<>]*\s+[A-Za-z_]\w*\s*=\s*)(?P<rhs>.+?)\s*$", t) for t in texts[0][0:1] + texts[1][0:1]]
+        decl = re.compile(r"^\s*(?P<lhs>[A-Za-z_][\w:<>]*\s+[A-Za-z_]\w*\s*=\s*)(?P<rhs>.+?)\s*$")
+        init = [decl.match(texts[0][0]), decl.match(texts[1][0])]
         if not all(init) or init[0].group("lhs") != init[1].group("lhs") or "auto" in init[0].group("lhs") \
                 or not all(single_expression(x.group("rhs")) for x in init):
             return None
@@ -229,8 +233,8 @@ def sites_of(m: mx.Mutant, read) -> list:
             if span:
                 start, end, text, cond = span
                 indent = len(lines[first]) - len(lines[first].lstrip())
-                out.append(Site(m.name, c.path, first, last, "span", new=text, col=(indent + start, indent + end),
-                                cond=cond))
+                out.append(Site(m.name, c.path, first, last, "span", new=text,
+                                col=(indent + start, indent + end), cond=cond))
                 continue
         raise Ineligible("no schema shape fits (" + " | ".join(old) + ")")
     return out
@@ -245,20 +249,23 @@ class Schema:
         self.sites: list = []
         self.left_out: dict = {}  # mutant -> why
         taken: dict = {}  # (path, first) -> (last, shape, col)
+
+        def shape_of(s: Site) -> tuple:  # sites that share one rewrite agree on all of it
+            return (s.last, s.shape if s.shape != "insert" else f"insert{s.after}", s.col)
+
         for name in names:
             try:
                 m = mx.load(name)
                 found = sites_of(m, read)
                 for s in found:
                     key = (s.path, s.first)
-                    shape = (s.last, s.shape if s.shape != "insert" else f"insert{s.after}", s.col)
-                    if key in taken and taken[key] != shape:
+                    if key in taken and taken[key] != shape_of(s):
                         raise Ineligible(f"overlaps another mutant's rewrite at {s.path}:{s.first + 1}")
                     for (p, f), (lst, _, _) in taken.items():
                         if p == s.path and (p, f) != key and f <= s.last and s.first <= lst:
                             raise Ineligible(f"overlaps another mutant's rewrite at {p}:{f + 1}")
                 for s in found:
-                    taken[(s.path, s.first)] = (s.last, s.shape if s.shape != "insert" else f"insert{s.after}", s.col)
+                    taken[(s.path, s.first)] = shape_of(s)
             except (Ineligible, mx.MutantError) as e:
                 self.left_out[name] = str(e)
                 continue
@@ -377,8 +384,8 @@ def self_test() -> int:
     bad = 0
     for old, new, want in SHAPES:
         text = "void g() {\n" + "\n".join(old) + "\n}\n"
-        body = "\n".join(f"> {t}" for t in new)
-        m = mx.parse(f"# mutant: t\n@ f.cpp\n" + "\n".join(f"< {t}" for t in old) + ("\n" + body if body else ""), "t")
+        lines = ["# mutant: t", "@ f.cpp", *[f"< {t}" for t in old], *[f"> {t}" for t in new]]
+        m = mx.parse("\n".join(lines) + "\n", "t")
         try:
             got = [s.shape for s in sites_of(m, lambda p: text)]
             got = got[0] if len(got) == 1 else got
@@ -412,8 +419,8 @@ def self_test() -> int:
     if shapes != {"stmt", "span", "insert"}:
         print(f"FAIL the schema uses the shapes {sorted(shapes)}")
         bad += 1
-    print(f"schema: {len(s.ids)} of {len(mx.all_names())} mutants in the schema "
-          f"({', '.join(f'{k} {sum(x.shape == k for x in s.sites)}' for k in ('stmt', 'span', 'insert'))} sites), "
+    counts = ", ".join(f"{k} {sum(x.shape == k for x in s.sites)}" for k in ("stmt", "span", "insert"))
+    print(f"schema: {len(s.ids)} of {len(mx.all_names())} mutants in the schema ({counts} sites), "
           f"{len(SHAPES) + 1} shape rules checked, {bad} failures")
     return 1 if bad else 0
 
