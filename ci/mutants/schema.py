@@ -16,8 +16,8 @@ on its own lines (line numbers stay those of the clean tree):
   insert  the replacement is the replaced lines plus whole statements after them (or before):
               OLD if (amx_schema::on(7)) { EXTRA }
   span    one line where one expression differs: a memory order (`P::acquire`), the condition of
-          an `if (...)`/`while (...)` with the same rest, the initialiser of a declaration of a
-          named type (not `auto`), or the operand of `return`:
+          an `if (...)`/`while (...)` with the same rest, one part of a `for (init; cond; step)`
+          header, or the initialiser of a declaration of a named type (not `auto`):
               (amx_schema::on(7) ? (NEW) : (OLD))       conditions: static_cast<bool> on each
 
 Mutants on the same lines share one rewrite (a chain of alternatives) if their shapes agree; a
@@ -136,12 +136,12 @@ def expression_span(old: str, new: str):
             return head.end(), oc, new[new.index("(") + 1:nc], True
     if old.startswith("for") and new.startswith("for"):
         return for_header_span(old, new)
-    for pattern in (r"^(?P<lhs>(?:const\s+)?[A-Za-z_][\w:<>,\s*&]*\s[A-Za-z_]\w*\s=\s)(?P<rhs>.+);$",
-                    r"^(?P<lhs>return\s)(?P<rhs>.+);$"):
-        a, b = re.match(pattern, old), re.match(pattern, new)
-        if a and b and a.group("lhs") == b.group("lhs") and "auto" not in a.group("lhs").split():
-            if all(single_expression(x.group("rhs")) for x in (a, b)):
-                return a.start("rhs"), a.end("rhs"), b.group("rhs"), False
+    # A `return` line is whole statements (shape stmt), so only declarations are left here.
+    decl = r"^(?P<lhs>(?:const\s+)?[A-Za-z_][\w:<>,\s*&]*\s[A-Za-z_]\w*\s=\s)(?P<rhs>.+);$"
+    a, b = re.match(decl, old), re.match(decl, new)
+    if a and b and a.group("lhs") == b.group("lhs") and "auto" not in a.group("lhs").split():
+        if all(single_expression(x.group("rhs")) for x in (a, b)):
+            return a.start("rhs"), a.end("rhs"), b.group("rhs"), False
     return None
 
 
