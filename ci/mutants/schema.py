@@ -184,7 +184,7 @@ def for_header_span(old: str, new: str):
     if len(diff) != 1:
         return None
     k = diff[0]
-    a, b = parts[0][k]
+    a = parts[0][k][0]
     if k == 0:
         decl = re.compile(r"^\s*(?P<lhs>[A-Za-z_][\w:<>]*\s+[A-Za-z_]\w*\s*=\s*)(?P<rhs>.+?)\s*$")
         init = [decl.match(texts[0][0]), decl.match(texts[1][0])]
