@@ -74,9 +74,11 @@ def snapshot_build(work):
                    shell=True, check=True)
     flags = ["-std=c++20", "-O2", "-fno-sized-deallocation", "-w", f"-I{src}/include", f"-I{src}/tests", f"-I{src}/model"]
     model = os.path.join(src, "model")
-    # (source, extra flags, object): main.cpp, and the scenarios in SNAPSHOT_GROUPS groups
-    # (model/scenario_tu.cpp, as model/CMakeLists.txt builds them).
-    tus = [(os.path.join(model, "main.cpp"), [], os.path.join(model, "main.o"))]
+    # (source, extra flags, object): main.cpp, its figures writer (tests/support/figures.cpp) and
+    # the scenarios in SNAPSHOT_GROUPS groups (model/scenario_tu.cpp, as model/CMakeLists.txt
+    # builds them).
+    tus = [(os.path.join(model, "main.cpp"), [], os.path.join(model, "main.o")),
+           (os.path.join(src, "tests", "support", "figures.cpp"), [], os.path.join(model, "figures.o"))]
     tus += [(os.path.join(model, "scenario_tu.cpp"), [f"-DAMX_MODEL_GROUP={k}", f"-DAMX_MODEL_GROUPS={SNAPSHOT_GROUPS}"],
              os.path.join(model, f"group_{k}.o")) for k in range(SNAPSHOT_GROUPS)]
     objs, running = [], []

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "amx/handler/handler.hpp"
-#include "support/cli.hpp"
+#include "support/flags.hpp"
 #include "support/contention_bound.hpp"
 #include "support/figures.hpp"
 #include "support/test_heap.hpp"
@@ -107,8 +107,8 @@ TEST(Stress, OriginalWorkloadTwoThreadsStaysClean) {
 
 int main(int argc, char** argv) {
     ::testing::InitGoogleTest(&argc, argv);  // takes the --gtest_* flags out of argv
-    CLI::App app{"Threads hammering one heap, then a quiescent verify.", "stress_test"};
-    app.add_option("--seconds", g_seconds, "seconds of load")->check(CLI::PositiveNumber);
-    if (const auto rc = amx::test::parse_cli(app, argc, argv)) return *rc;
+    if (const auto rc = amx::test::parse_flags(argc, argv, "Threads hammering one heap, then a quiescent verify.",
+                                               "stress_test", {{"--seconds", g_seconds, "seconds of load"}}))
+        return *rc;
     return RUN_ALL_TESTS();
 }

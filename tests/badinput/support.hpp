@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "amx/handler/handler.hpp"
-#include "support/cli.hpp"
+#include "support/flags.hpp"
 #include "support/scratch.hpp"
 #include "support/test_heap.hpp"
 
@@ -45,9 +45,10 @@ struct ShmGuard {
 // `flag` ("--rounds", "--seconds"; given as --rounds=N or --rounds N) that sets *value.
 inline int run_with_sweep(int argc, char** argv, const char* kind, const char* flag, const char* help, int* value) {
     ::testing::InitGoogleTest(&argc, argv);  // takes the --gtest_* flags out of argv
-    CLI::App app{"A multi-process test; segments an earlier run left behind are removed first."};
-    app.add_option(flag, *value, help)->check(CLI::PositiveNumber);
-    if (const auto rc = amx::test::parse_cli(app, argc, argv)) return *rc;
+    if (const auto rc = amx::test::parse_flags(
+            argc, argv, "A multi-process test; segments an earlier run left behind are removed first.", "",
+            {{flag, *value, help}}))
+        return *rc;
     test::scratch_environment(kind);
     return RUN_ALL_TESTS();
 }

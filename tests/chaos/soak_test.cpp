@@ -26,7 +26,7 @@
 
 #include "amx/platform/scratch.hpp"
 #include "chaos/soak_worker.hpp"
-#include "support/cli.hpp"
+#include "support/flags.hpp"
 
 namespace amx::chaos {
 namespace {
@@ -334,10 +334,10 @@ TEST(Soak, StoppedWorkerBlocksNobody) {
 
 int main(int argc, char** argv) {
     ::testing::InitGoogleTest(&argc, argv);  // takes the --gtest_* flags out of argv
-    CLI::App app{"Worker processes killed at random while they allocate; the heap must recover.", "soak_test"};
-    app.add_option("--seconds", amx::chaos::g_seconds, "seconds of kills")->check(CLI::PositiveNumber);
-    app.add_option("--workers", amx::chaos::g_workers, "worker processes")
-        ->check(CLI::Range(1u, static_cast<unsigned>(amx::chaos::MAX_WORKERS)));
-    if (const auto rc = amx::test::parse_cli(app, argc, argv)) return *rc;
+    if (const auto rc = amx::test::parse_flags(
+            argc, argv, "Worker processes killed at random while they allocate; the heap must recover.", "soak_test",
+            {{"--seconds", amx::chaos::g_seconds, "seconds of kills"},
+             {"--workers", amx::chaos::g_workers, "worker processes", amx::chaos::MAX_WORKERS}}))
+        return *rc;
     return RUN_ALL_TESTS();
 }

@@ -1,6 +1,7 @@
-// Command-line parsing for the test programs, model_runner and the bench tools (CLI11). Unknown
-// flags, extra arguments and malformed or out-of-range values are refused: the error and a pointer
-// to --help go to stderr and the program exits 2 (these tools' usage status); --help exits 0.
+// Command-line parsing for model_runner and the bench tools (CLI11; the gtest programs use
+// support/flags.hpp, which keeps CLI11 out of their translation units). Unknown flags, extra
+// arguments and malformed or out-of-range values are refused: the error and a pointer to --help go
+// to stderr and the program exits 2 (these tools' usage status); --help exits 0.
 //
 //   CLI::App app{"what the program does"};
 //   app.add_option("--seconds", g_seconds, "run time")->check(CLI::PositiveNumber);
@@ -11,9 +12,9 @@
 
 #include <optional>
 
-namespace amx::test {
+#include "support/flags.hpp"  // USAGE_EXIT
 
-constexpr int USAGE_EXIT = 2;
+namespace amx::test {
 
 // Parses argv into `app`: an exit status when the program must stop now (after --help, or on a
 // usage error, both already reported), nullopt when it should run.
