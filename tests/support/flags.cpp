@@ -11,7 +11,8 @@ std::optional<int> parse_flags(int argc, const char* const* argv, const std::str
     for (const IntFlag& f : flags) {
         CLI::Option* opt = f.int_target() != nullptr ? app.add_option(f.name(), *f.int_target(), f.help())
                                                      : app.add_option(f.name(), *f.u32_target(), f.help());
-        opt->check(CLI::Range(std::int64_t{1}, f.max()));
+        // "Failed parsing 1.5 as a INT" before "not in range".
+        opt->check(CLI::TypeValidator<std::int64_t>("INTEGER"))->check(CLI::Range(std::int64_t{1}, f.max()));
     }
     return parse_cli(app, argc, argv);
 }
