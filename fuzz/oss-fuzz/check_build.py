@@ -11,7 +11,9 @@ fuzzer TARGET, TARGET.dict and TARGET.options (equal to fuzz/TARGET.dict and fuz
 and TARGET_seed_corpus.zip (exactly the files of fuzz/corpus/TARGET_seed_corpus and
 fuzz/regressions/TARGET) for each TARGET, that no fuzzer has a
 shm_* symbol (the targets run the core on process memory: OSS-Fuzz runners have no /dev/shm), and
-runs each fuzzer for RUNS inputs on its unpacked seed corpus. ccache is used when installed.
+runs each fuzzer for RUNS inputs on its unpacked seed corpus. It also builds every target of that
+build tree (target all: the fuzzers-only configuration must not define a target it cannot link).
+ccache is used when installed.
 """
 from __future__ import annotations
 
@@ -123,6 +125,11 @@ def main() -> int:
         print(f"build.sh failed: exit {build.returncode}")
         return 1
     errors = check_outputs(root, base / "out", targets)
+    # Everything the fuzzers-only configuration defines must build too, not only amx_fuzzers (a
+    # target that needs the tests' support library must not be defined there).
+    everything = subprocess.run(["cmake", "--build", str(base / "work" / "amx-build")], env=env)
+    if everything.returncode != 0:
+        errors.append(f"the fuzzers-only build tree does not build all its targets: exit {everything.returncode}")
     if not errors:
         errors = [e for t in targets if (e := run_fuzzer(base / "out", base / "work", t, env))]
     for e in errors:
