@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "amx/handler/handler.hpp"
-#include "support/flags.hpp"
 #include "support/contention_bound.hpp"
 #include "support/figures.hpp"
+#include "support/flags.hpp"
 #include "support/test_heap.hpp"
 
 namespace {
