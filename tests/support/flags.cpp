@@ -9,8 +9,7 @@ std::optional<int> parse_flags(int argc, const char* const* argv, const std::str
                                const std::string& program, std::initializer_list<IntFlag> flags) {
     CLI::App app{description, program};
     for (const IntFlag& f : flags) {
-        CLI::Option* opt = f.int_target() != nullptr ? app.add_option(f.name(), *f.int_target(), f.help())
-                                                     : app.add_option(f.name(), *f.u32_target(), f.help());
+        CLI::Option* opt = std::visit([&](auto* v) { return app.add_option(f.name(), *v, f.help()); }, f.target());
         // "Failed parsing 1.5 as a INT" before "not in range".
         opt->check(CLI::TypeValidator<std::int64_t>("INTEGER"))->check(CLI::Range(std::int64_t{1}, f.max()));
     }

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <variant>
 
 namespace amx::test {
 
@@ -23,21 +24,21 @@ constexpr int USAGE_EXIT = 2;
 // One integer option, given as --name=N or --name N, accepted in [1, max].
 class IntFlag {
 public:
+    using Target = std::variant<int*, std::uint32_t*>;
+
     IntFlag(std::string name, int& value, std::string help, std::int64_t max = INT32_MAX)
-        : name_(std::move(name)), help_(std::move(help)), int_(&value), max_(max) {}
+        : name_(std::move(name)), help_(std::move(help)), target_(&value), max_(max) {}
     IntFlag(std::string name, std::uint32_t& value, std::string help, std::int64_t max = UINT32_MAX)
-        : name_(std::move(name)), help_(std::move(help)), u32_(&value), max_(max) {}
+        : name_(std::move(name)), help_(std::move(help)), target_(&value), max_(max) {}
 
     const std::string& name() const { return name_; }
     const std::string& help() const { return help_; }
-    int* int_target() const { return int_; }
-    std::uint32_t* u32_target() const { return u32_; }
+    const Target& target() const { return target_; }
     std::int64_t max() const { return max_; }
 
 private:
     std::string name_, help_;
-    int* int_ = nullptr;
-    std::uint32_t* u32_ = nullptr;
+    Target target_;
     std::int64_t max_;
 };
 
