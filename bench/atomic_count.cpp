@@ -1,7 +1,9 @@
 // amx_atomic_count: the endurance workload on a heap instantiated with CountingPolicy, reporting
 // per allocate and per free: serialising atomics (RMWs) by core call site, acquire loads and release
 // stores, and which control-area cache lines are RMW'd (the lines every participant writes, which
-// bounce between cores). Counts, not times: stable on a loaded machine.
+// bounce between cores). Counts, not times: stable on a loaded machine. With one thread also which
+// free neighbours each freed block had, and the fewest RMWs per free that mix allows any design
+// keeping coalescing on every free and the claim (free_census.hpp).
 //
 //   amx_atomic_count [--ops=1000000] [--threads=1] [--segment-mib=64] [--json=PATH]
 // --json writes the per-call figures (nlohmann-json) for ci/bench's targets report.
@@ -16,6 +18,7 @@
 #include "amx/check/verify.hpp"
 #include "amx/core/heap.hpp"
 #include "counting_policy.hpp"
+#include "free_census.hpp"
 #include "support/cli.hpp"
 #include "workload.hpp"
 
@@ -31,11 +34,13 @@ struct OpTally {
     std::map<std::uint32_t, std::uint64_t> ops_writing_line;  // control line -> ops that RMW'd it
 };
 
-// Worker adapter: switches the thread's tally to the operation in progress.
+// Worker adapter: switches the thread's tally to the operation in progress. `census`: counts each
+// freed block's free neighbours before the free (null unless the thread runs alone).
 class CountingAlloc {
 public:
     using Handle = std::uint32_t;  // header offset
-    CountingAlloc(const CHeap& h, std::byte* base, OpTally& a, OpTally& f) : h_(h), base_(base), a_(a), f_(f) {}
+    CountingAlloc(const CHeap& h, std::byte* base, OpTally& a, OpTally& f, FreeCensus* census)
+        : h_(h), base_(base), a_(a), f_(f), census_(census) {}
     int allocate(std::uint32_t n, Handle& out) const {
         begin(a_);
         auto r = h_.allocate(n);
@@ -45,6 +50,7 @@ public:
         return 0;
     }
     int free(Handle h) const {
+        if (census_ != nullptr) census_->count(h_.context(), h);  // outside the tally: not counted
         begin(f_);
         auto r = h_.free(h);
         end(f_);
@@ -69,6 +75,7 @@ private:
     std::byte* base_;
     OpTally& a_;
     OpTally& f_;
+    FreeCensus* census_;
 };
 
 std::string line_name(std::uint32_t line) {
@@ -104,6 +111,22 @@ nlohmann::json tally_json(const OpTally& o) {
             {"release_stores_per_call", o.t.release_stores / n}, {"rmw_by_site_per_call", sites}};
 }
 
+void print_census(const FreeCensus& c) {
+    const double n = c.frees ? double(c.frees) : 1.0;
+    std::printf("\nfree neighbours (1 thread, read before each free): none %.1f %%, left only %.1f %%, right only "
+                "%.1f %% (heading its list, merged block in its class: %.1f %%), both %.1f %%\n",
+                100 * c.none / n, 100 * c.left_only / n, 100 * (c.right_only_replaceable + c.right_only_other) / n,
+                100 * c.right_only_replaceable / n, 100 * c.both / n);
+    std::printf("  fewest RMW per free for this mix, any design that claims and coalesces on every free "
+                "(bench/free_census.hpp): %.3f\n", c.rmw_lower_bound());
+}
+
+nlohmann::json census_json(const FreeCensus& c) {
+    return {{"frees", c.frees}, {"none", c.none}, {"left_only", c.left_only},
+            {"right_only_replaceable", c.right_only_replaceable}, {"right_only_other", c.right_only_other},
+            {"both", c.both}, {"rmw_per_free_lower_bound", c.rmw_lower_bound()}};
+}
+
 void merge(OpTally& into, const OpTally& from) {
     into.calls += from.calls;
     into.t.rmw += from.t.rmw;
@@ -122,10 +145,12 @@ int run(std::uint64_t ops, std::uint32_t threads, std::uint64_t mib, const std::
     Control ctl;
     std::vector<WorkerResult> res(threads);
     std::vector<OpTally> allocs(threads), frees(threads);
+    FreeCensus census;
+    FreeCensus* const alone = threads == 1 ? &census : nullptr;  // exact only without other threads
     std::vector<std::thread> ts;
     for (std::uint32_t i = 0; i < threads; ++i) {
         ts.emplace_back([&, i] {
-            CountingAlloc a(*heap, mem.base(), allocs[i], frees[i]);
+            CountingAlloc a(*heap, mem.base(), allocs[i], frees[i], alone);
             Worker<CountingAlloc> w(a, i, res[i]);
             w.run(ctl, ops);
         });
@@ -148,11 +173,13 @@ int run(std::uint64_t ops, std::uint32_t threads, std::uint64_t mib, const std::
                 static_cast<unsigned long long>(broken), rep.to_string().c_str());
     print("allocate", a);
     print("free", f);
+    if (alone) print_census(census);
     const bool clean = rep.ok() && broken == 0;
     if (!json.empty()) {
-        const nlohmann::json doc = {{"threads", threads}, {"iterations_per_thread", ops}, {"segment_mib", mib},
-                                    {"failed_allocations", failed}, {"broken_blocks", broken}, {"clean", clean},
-                                    {"allocate", tally_json(a)}, {"free", tally_json(f)}};
+        nlohmann::json doc = {{"threads", threads}, {"iterations_per_thread", ops}, {"segment_mib", mib},
+                              {"failed_allocations", failed}, {"broken_blocks", broken}, {"clean", clean},
+                              {"allocate", tally_json(a)}, {"free", tally_json(f)}};
+        if (alone) doc["free_neighbours"] = census_json(census);
         std::ofstream out(json, std::ios::trunc);
         out << doc.dump(2) << "\n";
         if (!out.flush()) return std::fprintf(stderr, "cannot write %s\n", json.c_str()), 1;

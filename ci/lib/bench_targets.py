@@ -173,7 +173,23 @@ def atomics(doc: dict | None) -> list[Row]:
         return [Row(t, "serialising RMW per call", "-", verdict="UNCLEAN")]
     return [Row(t, f"serialising RMW per {op} (CountingPolicy, {doc['threads']} thread, "
                    f"{doc[op]['calls']} calls)", f"{doc[op]['rmw_per_call']:.2f}", f"<= {RMW_PER_CALL_MAX:g}",
-                judged(doc[op]["rmw_per_call"] <= RMW_PER_CALL_MAX)) for op in ("allocate", "free")]
+                judged(doc[op]["rmw_per_call"] <= RMW_PER_CALL_MAX)) for op in ("allocate", "free")] + [census(doc)]
+
+
+def census(doc: dict) -> Row:
+    """The fewest RMWs per free that the workload's neighbour mix allows any design keeping item 1
+    (coalescing on every free, both sides) and item 4 (the claim): bench/free_census.hpp."""
+    t = "4 cost per operation"
+    what = "fewest serialising RMW per free for this mix, any design that claims and coalesces on every free"
+    c = doc.get("free_neighbours")
+    if not c or not c["frees"]:
+        return missing(t, what)
+    share = {k: 100 * c[k] / c["frees"] for k in ("none", "left_only", "right_only_replaceable",
+                                                   "right_only_other", "both")}
+    mix = (f"free neighbours: none {share['none']:.1f} %, left only {share['left_only']:.1f} %, right only "
+           f"{share['right_only_replaceable'] + share['right_only_other']:.1f} % (replaceable at its list's head "
+           f"{share['right_only_replaceable']:.1f} %), both {share['both']:.1f} %")
+    return Row(t, f"{what} (bench/free_census.hpp; {mix})", f"{c['rmw_per_free_lower_bound']:.2f}")
 
 
 def throughput(work: dict | None) -> list[Row]:
