@@ -18,7 +18,7 @@ struct Laid {
     TestHeap<> h{1 << 16};
     std::vector<std::uint32_t> b;
     Laid() {
-        for (int i = 0; i < 5; ++i) b.push_back(*h->allocate(100));
+        for (int i = 0; i < 5; ++i) b.push_back(h->allocate(100).value());
     }
     FreeCensus census_of(std::uint32_t block) {
         FreeCensus c;
@@ -98,11 +98,11 @@ struct Wide {
     Wide() {
         const std::uint32_t n = wide_payload(h);
         if (n == 0) return;
-        a = *h->allocate(1);
-        big1 = *h->allocate(n);
-        (void)*h->allocate(1);
-        big2 = *h->allocate(n);
-        (void)*h->allocate(1);
+        a = h->allocate(1).value();
+        big1 = h->allocate(n).value();
+        (void)h->allocate(1).value();
+        big2 = h->allocate(n).value();
+        (void)h->allocate(1).value();
     }
     const char* census_of_a() {
         FreeCensus c;
