@@ -2,8 +2,8 @@
 // per allocate and per free: serialising atomics (RMWs) by core call site, acquire loads and release
 // stores, and which control-area cache lines are RMW'd (the lines every participant writes, which
 // bounce between cores). Counts, not times: stable on a loaded machine. With one thread also which
-// free neighbours each freed block had, and the fewest RMWs per free that mix allows any design
-// keeping coalescing on every free and the claim (free_census.hpp).
+// free neighbours each freed block had, and the fewest RMWs per free that mix allows a design that
+// claims, coalesces on every free and publishes on shared list heads (free_census.hpp).
 //
 //   amx_atomic_count [--ops=1000000] [--threads=1] [--segment-mib=64] [--json=PATH]
 // --json writes the per-call figures (nlohmann-json) for ci/bench's targets report.
@@ -117,8 +117,8 @@ void print_census(const FreeCensus& c) {
                 "%.1f %% (heading its list, merged block in its class: %.1f %%), both %.1f %%\n",
                 100 * c.none / n, 100 * c.left_only / n, 100 * (c.right_only_replaceable + c.right_only_other) / n,
                 100 * c.right_only_replaceable / n, 100 * c.both / n);
-    std::printf("  fewest RMW per free for this mix, any design that claims and coalesces on every free "
-                "(bench/free_census.hpp): %.3f\n", c.rmw_lower_bound());
+    std::printf("  fewest RMW per free for this mix, any design that claims, coalesces on every free and "
+                "publishes on shared list heads (bench/free_census.hpp): %.3f\n", c.rmw_lower_bound());
 }
 
 nlohmann::json census_json(const FreeCensus& c) {

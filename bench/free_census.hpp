@@ -1,12 +1,16 @@
 // FreeCensus: which free neighbours a block has just before it is freed, and the fewest serialising
-// RMWs any free protocol would need for that mix (issue 15's "<= 2 RMW per free" target).
+// RMWs a free protocol of this core's family would need for that mix (issue 15's "<= 2 RMW per
+// free" target). The family: issue 15's items 1 (coalesce on every free, both sides) and 4 (a stale
+// or double free refused exactly) kept, and free blocks published on list heads that every thread
+// changes (this core's per-class lists).
 //
-// The bound counts, per free, only RMWs that no design keeping issue 15's items 1 and 4 can avoid:
-//   - claim, 1: two frees of one handle may race, and exactly one may win (a stale or double free
-//     is refused, item 4); a plain store cannot decide between them.
-//   - publish, 1: the freed bytes must become reachable from a shared list head that other threads
-//     push to and pop from at the same time (a per-thread cache would skip this, and item 1's
-//     coalescing on every free with it).
+// The bound counts, per free, only RMWs that no design of that family can avoid:
+//   - claim, 1: two frees of one handle may race, and exactly one may win (item 4); a plain store
+//     cannot decide between them.
+//   - publish, 1: the freed bytes must become reachable from a list head that other threads push
+//     to and pop from at the same time. Outside the family: a per-thread cache skips this (and
+//     item 1's coalescing on every free with it); a slot that only the freeing thread fills could
+//     publish with a plain store, others taking from it with a CAS (a protocol not designed here).
 //   - a listed right neighbour R, 1 more unless that same CAS can publish too: R belongs to its list,
 //     so taking it off changes the head word or a listed predecessor's link (an RMW). One CAS can
 //     both take R and publish B+R only if R is its list's head and B+R belongs in R's class
@@ -15,7 +19,8 @@
 //     its header, standing for the publication (also a protocol we do not have; today L is popped
 //     or unlinked and the merged block pushed).
 // So: none, left only, right replaced at the head: 2; right otherwise, both sides: 3. Optimistic by
-// construction (two operations nobody has designed, no bitmap RMW): a design needs at least this.
+// construction (two operations nobody has designed, no bitmap RMW): a design of the family needs at
+// least this.
 //
 // Read with relaxed loads while no other thread runs: exact only with one thread, which is the only
 // way amx_atomic_count takes it. free_census_test checks the classification on laid-out heaps.

@@ -177,10 +177,12 @@ def atomics(doc: dict | None) -> list[Row]:
 
 
 def census(doc: dict) -> Row:
-    """The fewest RMWs per free that the workload's neighbour mix allows any design keeping item 1
-    (coalescing on every free, both sides) and item 4 (the claim): bench/free_census.hpp."""
+    """The fewest RMWs per free that the workload's neighbour mix allows a design keeping item 1
+    (coalescing on every free, both sides) and item 4 (the claim) that publishes free blocks on
+    shared list heads: bench/free_census.hpp."""
     t = "4 cost per operation"
-    what = "fewest serialising RMW per free for this mix, any design that claims and coalesces on every free"
+    what = ("fewest serialising RMW per free for this mix, any design that claims, coalesces on every free "
+            "and publishes on shared list heads")
     c = doc.get("free_neighbours")
     if not c or not c["frees"]:
         return missing(t, what)
