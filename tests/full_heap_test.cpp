@@ -5,6 +5,7 @@
 // --targets reports them as figures.
 // The process variants run under the `multiproc` label (--gtest_filter=*Processes*).
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -183,6 +185,52 @@ TEST(FullHeap, TwoProcessesGetOutOfMemoryNeverContention) {
     }
     report("full_heap_2_processes", ts);
     EXPECT_TRUE(h->verify().ok()) << h->verify().to_string();
+    EXPECT_TRUE(h->die());
+}
+
+// A participant stopped (SIGSTOP) anywhere in its calls vetoes another caller's out_of_memory only
+// if it may hold a block of a class that could fit that caller's request: it announces a class's
+// upper bound before it takes blocks whose sizes it does not know yet (README, PROTOCOL.md §6).
+// Here the one free block left is in a class whose every size is below the request, so wherever
+// the child (allocating the same size in a loop: searches, heals, decisive attempts) is stopped,
+// each call the parent makes meanwhile must be out_of_memory. The other side of the rule, a free
+// block of the request's own class but too small, does give contention while its taker is stopped
+// (PROTOCOL.md §6 has the counterexample); being a matter of where the stop lands, it is not tested.
+TEST(FullHeap, ProcessesStoppedHoldingOnlyBlocksTooSmallVetoNobody) {
+    using Map = SizeClasses<DefaultGeometry>;
+    constexpr std::uint64_t ASK = 1000;
+    constexpr int STOPS = 200;
+    const std::string name = scratch_name("fullheap");
+    auto h = MatrixHandler::create(name, SEGMENT);
+    ASSERT_TRUE(h) << h.error().message();
+    ASSERT_EQ(fill(*h, ASK), Errc::out_of_memory);
+    const auto st = h->stats();
+    ASSERT_EQ(st.free_blocks, 1u) << "the fill leaves one block too small for the request";
+    const std::uint32_t tail = st.largest_free, need = h->raw_matrix().block_size_for(ASK);
+    ASSERT_LT(Map::class_max(Map::mapping_insert(tail)), need) << "tail " << tail << ", need " << need;
+    const pid_t kid = fork_tied_child();
+    if (kid == 0) {
+        auto mine = MatrixHandler::attach(name);
+        if (!mine) ::_exit(1);
+        for (;;) (void)mine->allocate_raw(ASK);
+    }
+    std::mt19937 rng(0x5eed);
+    Tally t;
+    for (int i = 0; i < STOPS; ++i) {
+        std::this_thread::sleep_for(std::chrono::microseconds(rng() % 1000));
+        ASSERT_EQ(::kill(kid, SIGSTOP), 0);
+        int st2 = 0;
+        ASSERT_EQ(::waitpid(kid, &st2, WUNTRACED), kid);
+        ASSERT_TRUE(WIFSTOPPED(st2)) << "the child ended: status " << st2;
+        const std::uint64_t t0 = now_ns();
+        auto r = h->allocate_raw(ASK);
+        t.add(r, now_ns() - t0);
+        ASSERT_EQ(::kill(kid, SIGCONT), 0);
+    }
+    ::kill(kid, SIGKILL);
+    ::waitpid(kid, nullptr, 0);
+    std::vector<Tally> ts{t};
+    report("full_heap_stopped_holder", ts);
     EXPECT_TRUE(h->die());
 }
 
