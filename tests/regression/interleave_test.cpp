@@ -263,7 +263,9 @@ void expect_stale_call_refused(TH& h, std::uint32_t x, std::uint32_t old_gen, st
     Interleave::at(before(Op::cas, x + hdr::STATE_PAIR), [&] {
         if (other) other();
         new_gen = reallocate(h, x, old_gen);
-        if (new_state != STATE_ALLOCATED) EXPECT_TRUE(h->set_state(x, new_state, new_gen));  // the next message
+        if (new_state != STATE_ALLOCATED) {
+            EXPECT_TRUE(h->set_state(x, new_state, new_gen));  // the next message
+        }
     });
     auto r = call();
     ASSERT_TRUE(Interleave::fired());
