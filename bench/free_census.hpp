@@ -51,7 +51,7 @@ struct FreeCensus {
         ++frees;
         const std::uint32_t size = c.size_w(h).load(Ctx::Policy::relaxed);
         const std::uint32_t r = h + size;
-        const bool right = r < c.end && c.plausible_block(r) && is_free(c, r);
+        const bool right = c.plausible_block(r) && is_free(c, r);  // not past the last block
         const std::uint32_t l = c.prev_w(h).load(Ctx::Policy::relaxed);
         const bool left = l != 0 && l < h && c.plausible_block(l) && is_free(c, l) &&
                           l + c.size_w(l).load(Ctx::Policy::relaxed) == h;

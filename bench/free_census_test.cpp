@@ -13,23 +13,10 @@ namespace {
 
 using amx::test::TestHeap;
 
-// Five blocks of one size at the start of a fresh heap, the rest one free block W after them.
-struct Laid {
-    TestHeap<> h{1 << 16};
-    std::vector<std::uint32_t> b;
-    Laid() {
-        for (int i = 0; i < 5; ++i) b.push_back(h->allocate(100).value());
-    }
-    FreeCensus census_of(std::uint32_t block) {
-        FreeCensus c;
-        c.count(h->context(), block);
-        return c;
-    }
-    void free(int i) { ASSERT_TRUE(h->free(b[i])); }
-};
-
-// The one counter a census of one free has set, by name.
-const char* only_case(const FreeCensus& c) {
+// The one counter a census of one free of `block` sets, by name.
+const char* case_of(TestHeap<>& h, std::uint32_t block) {
+    FreeCensus c;
+    c.count(h->context(), block);
     EXPECT_EQ(c.frees, 1u);
     EXPECT_EQ(c.none + c.left_only + c.right_only_replaceable + c.right_only_other + c.both, 1u);
     if (c.none) return "none";
@@ -39,23 +26,34 @@ const char* only_case(const FreeCensus& c) {
     return c.both ? "both" : "nothing";
 }
 
+// Five blocks of one size at the start of a fresh heap, the rest one free block W after them.
+struct Laid {
+    TestHeap<> h{1 << 16};
+    std::vector<std::uint32_t> b;
+    Laid() {
+        for (int i = 0; i < 5; ++i) b.push_back(h->allocate(100).value());
+    }
+    const char* case_at(int i) { return case_of(h, b[i]); }
+    void free(int i) { ASSERT_TRUE(h->free(b[i])); }
+};
+
 TEST(FreeCensus, NoFreeNeighbour) {
     Laid l;
-    EXPECT_STREQ(only_case(l.census_of(l.b[2])), "none");
+    EXPECT_STREQ(l.case_at(2), "none");
 }
 
 TEST(FreeCensus, LeftNeighbourFree) {
     Laid l;
     l.free(1);
-    EXPECT_STREQ(only_case(l.census_of(l.b[2])), "left_only");
+    EXPECT_STREQ(l.case_at(2), "left_only");
 }
 
 TEST(FreeCensus, BothNeighboursFree) {
     Laid l;
     l.free(1);
     l.free(3);
-    EXPECT_STREQ(only_case(l.census_of(l.b[2])), "both");
-    EXPECT_STREQ(only_case(l.census_of(l.b[4])), "both") << "d on the left, the rest of the heap on the right";
+    EXPECT_STREQ(l.case_at(2), "both");
+    EXPECT_STREQ(l.case_at(4), "both") << "d on the left, the rest of the heap on the right";
 }
 
 TEST(FreeCensus, RightNeighbourHeadingItsListButMergedIntoAnotherClass) {
@@ -65,7 +63,7 @@ TEST(FreeCensus, RightNeighbourHeadingItsListButMergedIntoAnotherClass) {
     using Map = amx::SizeClasses<amx::DefaultGeometry>;
     const std::uint32_t size = c.size_w(l.b[1]).load(std::memory_order_relaxed);
     ASSERT_NE(Map::mapping_insert(2 * size), Map::mapping_insert(size));
-    EXPECT_STREQ(only_case(l.census_of(l.b[0])), "right_only_other");
+    EXPECT_STREQ(l.case_at(0), "right_only_other");
 }
 
 TEST(FreeCensus, RightNeighbourBelowTheHeadOfItsList) {
@@ -76,7 +74,7 @@ TEST(FreeCensus, RightNeighbourBelowTheHeadOfItsList) {
     using Map = amx::SizeClasses<amx::DefaultGeometry>;
     const std::uint32_t cls = Map::mapping_insert(c.size_w(l.b[1]).load(std::memory_order_relaxed));
     ASSERT_EQ(amx::unpack_head(c.head_w(cls).load(std::memory_order_relaxed)).offset, l.b[3]);
-    EXPECT_STREQ(only_case(l.census_of(l.b[0])), "right_only_other");
+    EXPECT_STREQ(l.case_at(0), "right_only_other");
 }
 
 // A payload size whose block, grown by a minimal block, stays in its class: then a small block
@@ -104,18 +102,14 @@ struct Wide {
         big2 = h->allocate(n).value();
         (void)h->allocate(1).value();
     }
-    const char* census_of_a() {
-        FreeCensus c;
-        c.count(h->context(), a);
-        return only_case(c);
-    }
+    const char* case_of_a() { return case_of(h, a); }
 };
 
 TEST(FreeCensus, RightNeighbourHeadingItsListAndMergedIntoTheSameClass) {
     Wide w;
     ASSERT_NE(w.a, 0u) << "no payload size found whose class has room for a small block more";
     ASSERT_TRUE(w.h->free(w.big1));
-    EXPECT_STREQ(w.census_of_a(), "right_only_replaceable");
+    EXPECT_STREQ(w.case_of_a(), "right_only_replaceable");
 }
 
 TEST(FreeCensus, RightNeighbourOfTheSameClassBelowTheHead) {
@@ -123,7 +117,7 @@ TEST(FreeCensus, RightNeighbourOfTheSameClassBelowTheHead) {
     ASSERT_NE(w.a, 0u);
     ASSERT_TRUE(w.h->free(w.big1));
     ASSERT_TRUE(w.h->free(w.big2));  // same list, pushed later: heads it
-    EXPECT_STREQ(w.census_of_a(), "right_only_other");
+    EXPECT_STREQ(w.case_of_a(), "right_only_other");
 }
 
 TEST(FreeCensus, RightNeighbourReplaceableAtTheHead) {
@@ -136,7 +130,7 @@ TEST(FreeCensus, RightNeighbourReplaceableAtTheHead) {
     // The rest of the heap heads its (only) list, and e + W falls in W's class.
     ASSERT_EQ(amx::unpack_head(c.head_w(Map::mapping_insert(wsize)).load(std::memory_order_relaxed)).offset, w);
     ASSERT_EQ(Map::mapping_insert(wsize + c.size_w(e).load(std::memory_order_relaxed)), Map::mapping_insert(wsize));
-    EXPECT_STREQ(only_case(l.census_of(e)), "right_only_replaceable");
+    EXPECT_STREQ(case_of(l.h, e), "right_only_replaceable");
 }
 
 TEST(FreeCensus, BoundIsTwoPerFreePlusOneForEachRightOrBothMerge) {

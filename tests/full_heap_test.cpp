@@ -214,21 +214,26 @@ TEST(FullHeap, ProcessesStoppedHoldingOnlyBlocksTooSmallVetoNobody) {
         if (!mine) ::_exit(1);
         for (;;) (void)mine->allocate_raw(ASK);
     }
+    struct Reap {  // the child never ends by itself: killed and reaped however the test leaves
+        pid_t pid;
+        ~Reap() {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, nullptr, 0);
+        }
+    } reap{kid};
     std::mt19937 rng(0x5eed);
     Tally t;
     for (int i = 0; i < STOPS; ++i) {
         std::this_thread::sleep_for(std::chrono::microseconds(rng() % 1000));
         ASSERT_EQ(::kill(kid, SIGSTOP), 0);
-        int st2 = 0;
-        ASSERT_EQ(::waitpid(kid, &st2, WUNTRACED), kid);
-        ASSERT_TRUE(WIFSTOPPED(st2)) << "the child ended: status " << st2;
+        int status = 0;
+        ASSERT_EQ(::waitpid(kid, &status, WUNTRACED), kid);
+        ASSERT_TRUE(WIFSTOPPED(status)) << "the child ended: status " << status;
         const std::uint64_t t0 = now_ns();
         auto r = h->allocate_raw(ASK);
         t.add(r, now_ns() - t0);
         ASSERT_EQ(::kill(kid, SIGCONT), 0);
     }
-    ::kill(kid, SIGKILL);
-    ::waitpid(kid, nullptr, 0);
     std::vector<Tally> ts{t};
     report("full_heap_stopped_holder", ts);
     EXPECT_TRUE(h->die());
